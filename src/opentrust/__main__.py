@@ -1,0 +1,3 @@
+from opentrust.cli import main
+
+main()

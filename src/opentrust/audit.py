@@ -1,0 +1,153 @@
+"""`opentrust audit`: run every registered check that applies to a target and write one report.
+
+Audit knows nothing about individual checks: they register through the ``register_checks`` hook, so new
+capabilities (scanning, openness, suites, red teaming) join by registering, not by editing this file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from opentrust import __version__
+from opentrust.checks.base import Check, CheckContext, Profile
+from opentrust.errors import BackendError, UserError
+from opentrust.findings import Finding, Severity
+from opentrust.plugins import collect, reporters
+from opentrust.report.model import Report, Section, TargetInfo, ToolInfo, utc_now
+from opentrust.store import Store
+from opentrust.target import Target, resolve_target
+
+
+@dataclass
+class AuditResult:
+    report: Report
+    files: dict[str, Path]
+    resumed: bool
+
+
+def registered_checks() -> list[Check]:
+    return sorted(collect("register_checks"), key=lambda c: (c.order, c.name))
+
+
+def validate_target(target: Target) -> None:
+    """Refuse input no check could use (truncated GGUF, unreachable endpoint) before anything runs."""
+    gguf = target.gguf_path
+    if gguf is not None:
+        from opentrust.formats.gguf import GGUFError, read_gguf
+
+        try:
+            g = read_gguf(gguf)
+        except GGUFError as exc:
+            raise UserError(f"{gguf} is not a readable GGUF file: {exc}",
+                            "the file is damaged or truncated; download it again (`opentrust scan` shows details)") from exc
+        fatal = [p for p in g.problems if p.code in ("truncated", "tensor-out-of-bounds")]
+        if fatal:
+            raise UserError(f"{gguf} is truncated: {fatal[0].message}",
+                            "download the file again (`opentrust scan` shows details)")
+    if target.kind == "endpoint":
+        _probe_endpoint(target)
+
+
+def _probe_endpoint(target: Target) -> None:
+    import httpx
+
+    url = f"{target.base_url}/models"
+    last = ""
+    for attempt in range(3):
+        try:
+            httpx.get(url, timeout=5.0)
+            return  # any HTTP answer means something is listening; generation reports its own errors
+        except httpx.TransportError as exc:
+            last = type(exc).__name__
+            time.sleep(0.5 * (attempt + 1))
+    raise UserError(f"cannot reach the endpoint {target.base_url} ({last})",
+                    "start the server or fix the URL (openai:http://HOST:PORT/v1#MODEL)")
+
+
+def run_audit(spec: str, out_dir: Path, profile: Profile = "quick", fail_on: Severity | None = Severity.high,
+              db: Path | None = None, api_key_env: str | None = None, seed: int = 0, use_cache: bool = True,
+              only: list[str] | None = None, debug: bool = False,
+              progress: Callable[[str, int, int], None] = lambda d, c, t: None) -> AuditResult:
+    target = resolve_target(spec, api_key_env=api_key_env)
+    validate_target(target)
+    checks = registered_checks()
+    if only:
+        unknown = sorted(set(only) - {c.name for c in checks})
+        if unknown:
+            raise UserError(f"unknown check(s): {', '.join(unknown)}",
+                            f"choose from: {', '.join(c.name for c in checks)}")
+        checks = [c for c in checks if c.name in only]
+    with Store(db) as store:
+        fingerprint = target.fingerprint(store)
+        parameters: dict[str, Any] = {"profile": profile, "seed": seed, "checks": [c.name for c in checks]}
+        run_id, resumed = store.start_run("audit", target.spec, fingerprint, parameters)
+        report = Report(
+            tool=ToolInfo(version=__version__), command="audit", run_id=run_id, created_at=utc_now(),
+            target=TargetInfo(name=target.name, kind=target.kind, location=target.location, model=target.model,
+                              fingerprint=fingerprint, size_bytes=target.size_bytes),
+            parameters={**parameters, "use_cache": use_cache, "fail_on": fail_on.value if fail_on else "none"},
+        )
+        ctx = CheckContext(target=target, store=store, run_id=run_id, fingerprint=fingerprint, profile=profile,
+                           seed=seed, use_cache=use_cache, progress=progress)
+        try:
+            report.sections = asyncio.run(_run_checks(checks, ctx, debug))
+        except BaseException:
+            store.finish_run(run_id, "interrupted")
+            raise
+        report.finalize(fail_on)
+        files = write_report(report, out_dir / target.name)
+        store.finish_run(run_id, "done", report.model_dump_json())
+    return AuditResult(report=report, files=files, resumed=resumed)
+
+
+async def _run_checks(checks: list[Check], ctx: CheckContext, debug: bool) -> list[Section]:
+    sections = []
+    try:
+        for check in checks:
+            sections.append(await _run_one(check, ctx, debug))
+    finally:
+        await ctx.aclose()
+    return sections
+
+
+async def _run_one(check: Check, ctx: CheckContext, debug: bool) -> Section:
+    reason = check.skip_reason(ctx.target)
+    if reason:
+        return Section(check=check.name, title=check.title, status="skipped", summary=reason)
+    start = time.perf_counter()
+    try:
+        section = await check.run(ctx)
+    except BackendError:
+        raise  # the model could not be run at all: that is an input problem for the whole audit
+    except Exception as exc:  # one broken check must not lose the others' results
+        if debug:
+            raise
+        section = Section(
+            check=check.name, title=check.title, status="error", summary=f"The check failed: {exc}",
+            findings=[Finding(rule_id="OT-CHECK-ERROR", severity=Severity.high, check=check.name,
+                              title=f"Check {check.name} could not complete",
+                              message=f"{type(exc).__name__}: {exc}",
+                              remedy="Re-run with --debug and report the traceback to the opentrust maintainers.")])
+    section.duration_s = round(time.perf_counter() - start, 3)
+    if not section.parameters:
+        section.parameters = check.parameters(ctx)
+    ctx.store.save_results(ctx.run_id, check.name, section.findings, section.measurements)
+    return section
+
+
+def write_report(report: Report, folder: Path) -> dict[str, Path]:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create the report folder {folder}: {exc}", "pass a writable folder with --out") from exc
+    files = {}
+    table = reporters()
+    for fmt, name in (("json", "report.json"), ("html", "report.html")):
+        path = folder / name
+        table[fmt](report, path)
+        files[fmt] = path
+    return files

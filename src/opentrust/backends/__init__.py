@@ -1,0 +1,1 @@
+"""Model backends: one async ``generate(request) -> Completion`` interface, several implementations."""

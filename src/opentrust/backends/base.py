@@ -1,0 +1,80 @@
+"""The backend interface and its request/response types.
+
+Concurrency limits, retries and timeouts live in the implementations, once; callers just ``await
+backend.generate(request)``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from abc import ABC, abstractmethod
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant", "tool"]
+    content: str
+
+
+class GenerationRequest(BaseModel):
+    """What to generate. ``seed`` is the base seed; each sample index derives its own (see derive_seed)."""
+
+    messages: list[Message]
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    top_p: float = Field(0.95, gt=0.0, le=1.0)
+    max_tokens: int = Field(128, ge=1, le=32768)
+    seed: int = 0
+    stop: list[str] = Field(default_factory=list)
+
+    def cache_key(self) -> str:
+        """Hash of everything that changes the output distribution (the per-sample seed is keyed apart)."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @classmethod
+    def chat(cls, prompt: str, system: str | None = None, **params: object) -> "GenerationRequest":
+        msgs = ([Message(role="system", content=system)] if system else []) + [Message(role="user", content=prompt)]
+        return cls(messages=msgs, **params)  # type: ignore[arg-type]
+
+
+class Completion(BaseModel):
+    text: str
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    latency_s: float = 0.0
+    finish_reason: str | None = None
+    seed: int | None = None
+    cached: bool = False
+
+    @property
+    def tokens_per_second(self) -> float | None:
+        if self.completion_tokens and self.latency_s > 0:
+            return self.completion_tokens / self.latency_s
+        return None
+
+
+def derive_seed(base_seed: int, index: int) -> int:
+    """An independent seed per sample index: repeated samples are distinct draws, reproducible."""
+    digest = hashlib.sha256(f"{base_seed}:{index}".encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+class Backend(ABC):
+    """Generates completions. Implementations must be safe to call concurrently from one event loop."""
+
+    name: str = "backend"
+    #: how many requests are useful in flight at once (the sampler bounds concurrency with it)
+    max_concurrency: int = 1
+
+    @abstractmethod
+    async def generate(self, request: GenerationRequest, seed: int | None = None) -> Completion:
+        """Generate one completion. ``seed`` overrides ``request.seed`` (the sampler passes the derived seed)."""
+
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
+        """Release connections or models."""
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": self.name}

@@ -1,0 +1,135 @@
+"""OpenAI-compatible HTTP backend (Ollama, vLLM, llama.cpp server, TGI...).
+
+Bounded concurrency (a semaphore), retries with exponential backoff and full jitter on connection errors,
+timeouts, 429 and 5xx (honouring Retry-After), and a clear one-line error on other 4xx.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Any
+
+import httpx
+
+from opentrust.backends.base import Backend, Completion, GenerationRequest
+from opentrust.errors import BackendError
+
+RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
+_TRANSIENT = (httpx.TransportError,)  # connect/read/write errors, timeouts, dropped connections
+
+
+class OpenAIBackend(Backend):
+    name = "openai-http"
+
+    def __init__(self, base_url: str, model: str, api_key: str | None = None, concurrency: int = 4,
+                 retries: int = 5, timeout_s: float = 120.0, backoff_base_s: float = 0.5,
+                 backoff_max_s: float = 20.0):
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.max_concurrency = concurrency
+        self.retries = retries
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+        self._headers = headers
+        self._client: httpx.AsyncClient | None = None
+        self._sem: asyncio.Semaphore | None = None
+        self.attempts = 0  # total HTTP attempts, for tests and reports
+
+    def describe(self) -> dict[str, object]:
+        return {"backend": self.name, "base_url": self.base_url, "model": self.model,
+                "concurrency": self.max_concurrency, "retries": self.retries}
+
+    def _ensure(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        # Created lazily inside the running loop: asyncio primitives bind to the loop that first uses them.
+        if self._client is None or self._sem is None:
+            limits = httpx.Limits(max_connections=self.max_concurrency, max_keepalive_connections=self.max_concurrency)
+            self._client = httpx.AsyncClient(timeout=self._timeout, headers=self._headers, limits=limits)
+            self._sem = asyncio.Semaphore(self.max_concurrency)
+        return self._client, self._sem
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+            self._sem = None
+
+    def _payload(self, request: GenerationRequest, seed: int) -> dict[str, Any]:
+        payload: dict[str, Any] = {
+            "model": self.model,
+            "messages": [m.model_dump() for m in request.messages],
+            "temperature": request.temperature, "top_p": request.top_p,
+            "max_tokens": request.max_tokens, "seed": seed,
+        }
+        if request.stop:
+            payload["stop"] = request.stop
+        return payload
+
+    def _delay(self, attempt: int, retry_after: str | None) -> float:
+        if retry_after:
+            try:
+                return min(float(retry_after), self.backoff_max_s)
+            except ValueError:
+                pass
+        # "Full jitter" (AWS architecture blog): uniform in [0, base * 2^attempt], capped.
+        return random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * (2 ** attempt)))
+
+    async def generate(self, request: GenerationRequest, seed: int | None = None) -> Completion:
+        client, sem = self._ensure()
+        seed = request.seed if seed is None else seed
+        url = f"{self.base_url}/chat/completions"
+        payload = self._payload(request, seed)
+        last_error = ""
+        async with sem:
+            for attempt in range(self.retries + 1):
+                self.attempts += 1
+                start = time.perf_counter()
+                retry_after = None
+                try:
+                    resp = await client.post(url, json=payload)
+                except _TRANSIENT as exc:
+                    last_error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+                else:
+                    latency = time.perf_counter() - start
+                    if resp.status_code < 400:
+                        return _parse(resp, latency, seed)
+                    if resp.status_code not in RETRY_STATUS:
+                        raise BackendError(
+                            f"{url} answered HTTP {resp.status_code}: {_error_text(resp)}",
+                            "check the model name, the API key (--api-key-env) and the request parameters")
+                    last_error = f"HTTP {resp.status_code}: {_error_text(resp)}"
+                    retry_after = resp.headers.get("retry-after")
+                if attempt < self.retries:
+                    await asyncio.sleep(self._delay(attempt, retry_after))
+        raise BackendError(f"cannot get a completion from {self.base_url} after {self.retries + 1} attempts "
+                           f"({last_error})", "check that the server is running and reachable")
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+        err = body.get("error", body) if isinstance(body, dict) else body
+        if isinstance(err, dict):
+            err = err.get("message", err)
+        text = str(err)
+    except ValueError:
+        text = resp.text
+    return " ".join(text.split())[:200] or resp.reason_phrase
+
+
+def _parse(resp: httpx.Response, latency: float, seed: int) -> Completion:
+    try:
+        body = resp.json()
+        choice = body["choices"][0]
+        message = choice.get("message") or {}
+        usage = body.get("usage") or {}
+        return Completion(text=message.get("content") or choice.get("text") or "",
+                          prompt_tokens=usage.get("prompt_tokens"),
+                          completion_tokens=usage.get("completion_tokens"),
+                          latency_s=latency, finish_reason=choice.get("finish_reason"), seed=seed)
+    except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise BackendError(f"{resp.request.url} returned a response that is not an OpenAI chat completion",
+                           "point opentrust at an OpenAI-compatible /v1 base URL") from exc

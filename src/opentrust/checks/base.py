@@ -1,0 +1,68 @@
+"""What a check is, and what it receives when it runs."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Literal
+
+if TYPE_CHECKING:
+    from opentrust.backends.base import Backend
+    from opentrust.report.model import Section
+    from opentrust.sampler import Sampler
+    from opentrust.store import Store
+    from opentrust.target import Target
+
+Profile = Literal["quick", "standard"]
+
+
+@dataclass
+class CheckContext:
+    target: "Target"
+    store: "Store"
+    run_id: str
+    fingerprint: str
+    profile: Profile = "quick"
+    seed: int = 0
+    use_cache: bool = True
+    #: report progress: (description, completed, total)
+    progress: Callable[[str, int, int], None] = lambda desc, done, total: None
+    _backend: "Backend | None" = field(default=None, repr=False)
+
+    def backend(self) -> "Backend":
+        """The target's backend, created once and shared by every check of the run."""
+        if self._backend is None:
+            self._backend = self.target.backend()
+        return self._backend
+
+    def sampler(self, on_sample: Callable[[Any], None] | None = None) -> "Sampler":
+        from opentrust.sampler import Sampler
+
+        return Sampler(self.backend(), self.store, self.fingerprint, run_id=self.run_id,
+                       use_cache=self.use_cache, on_sample=on_sample)
+
+    async def aclose(self) -> None:
+        if self._backend is not None:
+            await self._backend.aclose()
+
+
+class Check(ABC):
+    """A unit of the audit. Register an instance with the ``register_checks`` hook."""
+
+    #: stable identifier, used in JSON and for ``--checks``
+    name: str = ""
+    title: str = ""
+    #: lower runs first (cheap static checks before model sampling)
+    order: int = 100
+
+    def skip_reason(self, target: "Target") -> str | None:
+        """None when the check applies to ``target``; otherwise why it is skipped."""
+        return None
+
+    def parameters(self, ctx: CheckContext) -> dict[str, Any]:
+        """Parameters recorded in the report so a reader can re-create the run."""
+        return {"profile": ctx.profile}
+
+    @abstractmethod
+    async def run(self, ctx: CheckContext) -> "Section":
+        """Run and return the report section (findings, measurements, tables)."""

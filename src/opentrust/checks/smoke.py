@@ -1,0 +1,125 @@
+"""Smoke behaviour check: a handful of everyday prompts, a few independent samples each.
+
+It answers "does this model load, answer, and how fast?" — answers, latency and tokens per second — and
+flags a model that returns nothing. Statistical suites (`opentrust test`) are where pass rates are judged.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from opentrust.checks.base import Check, CheckContext
+from opentrust.findings import Finding, Measurement, Severity
+
+if TYPE_CHECKING:
+    from opentrust.report.model import Section
+    from opentrust.target import Target
+
+# (id, prompt, regex an acceptable answer matches — shown as a hint, not judged statistically here)
+PROMPTS: list[tuple[str, str, str]] = [
+    ("capital", "What is the capital of France? Answer in one sentence.", r"\bparis\b"),
+    ("arithmetic", "What is 2 + 3? Reply with the number only.", r"\b5\b|\bfive\b"),
+    ("colours", "Name the three primary colours of paint.", r"\bred\b.*\b(blue|yellow)\b|\b(blue|yellow)\b.*\bred\b"),
+    ("translate", "Translate 'good morning' into Spanish.", r"buen[oa]s?\s+d[ií]as"),
+    ("haiku", "Write a short haiku about the sea.", r"\w+"),
+]
+PROFILES = {"quick": {"samples": 2, "max_tokens": 48}, "standard": {"samples": 5, "max_tokens": 64}}
+
+
+class SmokeCheck(Check):
+    name = "smoke"
+    title = "Smoke behaviour check"
+    order = 50
+
+    def skip_reason(self, target: "Target") -> str | None:
+        return None if target.can_generate else "no runnable model (needs a GGUF file or an endpoint)"
+
+    def parameters(self, ctx: CheckContext) -> dict[str, object]:
+        p = PROFILES[ctx.profile]
+        return {"profile": ctx.profile, "prompts": len(PROMPTS), "samples_per_prompt": p["samples"],
+                "max_tokens": p["max_tokens"], "temperature": 0.7, "top_p": 0.95, "seed": ctx.seed}
+
+    async def run(self, ctx: CheckContext) -> "Section":
+        from opentrust.backends.base import GenerationRequest
+        from opentrust.report.model import Bar, BarChart, Section, Table
+        from opentrust.stats import mean_interval, wilson_interval
+
+        params = PROFILES[ctx.profile]
+        n = params["samples"]
+        total = n * len(PROMPTS)
+        done = 0
+
+        def tick(_completion: object) -> None:
+            nonlocal done
+            done += 1
+            ctx.progress("smoke: sampling", done, total)
+
+        ctx.progress("smoke: loading model", 0, total)
+        sampler = ctx.sampler(on_sample=tick)
+        requests = [GenerationRequest.chat(prompt, temperature=0.7, top_p=0.95, max_tokens=params["max_tokens"],
+                                           seed=ctx.seed) for _, prompt, _ in PROMPTS]
+        results = await sampler.many([(r, n) for r in requests])
+
+        rows, bars, tps_all, latencies = [], [], [], []
+        matched = answered = 0
+        for (pid, prompt, pattern), completions in zip(PROMPTS, results):
+            tps = [c.tokens_per_second for c in completions if c.tokens_per_second]
+            tps_all.extend(tps)
+            latencies.extend(c.latency_s for c in completions)
+            for i, c in enumerate(completions):
+                ok = bool(re.search(pattern, c.text, re.IGNORECASE | re.DOTALL))
+                matched += ok
+                answered += bool(c.text.strip())
+                rows.append([pid, i, c.text.strip()[:300], c.completion_tokens, round(c.latency_s, 3),
+                             round(c.tokens_per_second, 1) if c.tokens_per_second else None,
+                             "yes" if ok else "no", "cache" if c.cached else "new"])
+            mean_tps, ci = mean_interval(tps)
+            if tps:
+                bars.append(Bar(label=pid, value=round(mean_tps, 1), interval=ci, note=f"n={len(tps)}"))
+
+        findings: list[Finding] = []
+        if answered == 0:
+            findings.append(Finding(
+                rule_id="OT-SMOKE-NO-ANSWER", severity=Severity.high, check=self.name,
+                title="The model returned no text at all",
+                message=f"All {total} smoke samples were empty.",
+                remedy="Check the chat template and the backend; the model may be broken or misconfigured."))
+        elif answered < total:
+            findings.append(Finding(
+                rule_id="OT-SMOKE-EMPTY-ANSWERS", severity=Severity.low, check=self.name,
+                title="Some answers were empty", message=f"{total - answered} of {total} samples were empty."))
+
+        mean_tps, tps_ci = mean_interval(tps_all)
+        mean_lat, lat_ci = mean_interval(latencies)
+        match_ci = wilson_interval(matched, total)
+        measurements = [
+            Measurement(name="smoke.tokens_per_second", value=round(mean_tps, 2) if tps_all else None,
+                        unit="tokens/s", n=len(tps_all), interval=_round(tps_ci), confidence=0.95 if tps_ci else None,
+                        method="mean of completion_tokens/latency per sample, Student-t interval",
+                        label="Generation speed"),
+            Measurement(name="smoke.latency_s", value=round(mean_lat, 3), unit="s", n=len(latencies),
+                        interval=_round(lat_ci, 3), confidence=0.95 if lat_ci else None,
+                        method="mean wall time per completion, Student-t interval", label="Latency per answer"),
+            Measurement(name="smoke.expected_answer_rate", value=round(matched / total, 3), unit="ratio", n=total,
+                        interval=_round(match_ci, 3), confidence=0.95, method="Wilson score interval",
+                        label="Answers matching the expected pattern"),
+            Measurement(name="smoke.samples_reused", value=float(sampler.reused), unit="samples", n=total,
+                        label="Samples reused from the cache"),
+        ]
+        summary = (f"{answered}/{total} samples answered; {matched}/{total} matched the expected pattern; "
+                   f"{mean_tps:.1f} tokens/s on average ({sampler.generated} generated, {sampler.reused} from cache)."
+                   if tps_all else f"{answered}/{total} samples answered.")
+        return Section(
+            check=self.name, title=self.title, status="findings" if findings else "ok", summary=summary,
+            findings=findings, measurements=measurements, parameters=self.parameters(ctx),
+            tables=[Table(title="Answers", columns=["prompt", "sample", "answer", "tokens", "latency (s)",
+                                                     "tokens/s", "expected", "source"], rows=rows)],
+            charts=[BarChart(title="Tokens per second by prompt (mean, 95% interval)", unit="tokens/s", bars=bars)],
+            data={"prompts": [{"id": p, "prompt": t, "expected_pattern": r} for p, t, r in PROMPTS],
+                  "backend": ctx.backend().describe()},
+        )
+
+
+def _round(ci: tuple[float, float] | None, digits: int = 2) -> tuple[float, float] | None:
+    return (round(ci[0], digits), round(ci[1], digits)) if ci else None

@@ -1,0 +1,86 @@
+"""What every command shares: error handling, exit codes, common options, the progress display.
+
+Imports here stay light (typer only at module level) so ``opentrust --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, TypeVar
+
+import typer
+from typing_extensions import Annotated
+
+from opentrust.errors import EXIT_INTERNAL, EXIT_USAGE
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+STATE = {"debug": bool(os.environ.get("OPENTRUST_DEBUG"))}
+
+DbOption = Annotated[Optional[Path], typer.Option(
+    "--db", envvar="OPENTRUST_DB", help="SQLite store (runs, cached samples). Default: .opentrust/opentrust.db")]
+FailOnOption = Annotated[str, typer.Option(
+    "--fail-on", help="Exit 1 when a finding is at or above this severity: critical|high|medium|low|info|none.")]
+ApiKeyEnvOption = Annotated[Optional[str], typer.Option(
+    "--api-key-env", help="Name of the environment variable holding the endpoint's API key.")]
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> None:
+    """Print one line on stderr and exit."""
+    sys.stderr.write(f"opentrust: error: {message}\n")
+    raise typer.Exit(code)
+
+
+def guarded(fn: F) -> F:
+    """Turn UserError into one line + exit 2, anything unexpected into one line + exit 3 (--debug: traceback)."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from opentrust.errors import UserError
+
+        try:
+            return fn(*args, **kwargs)
+        except (typer.Exit, typer.Abort, SystemExit):
+            raise
+        except UserError as exc:
+            if STATE["debug"]:
+                raise
+            fail(exc.one_line())
+        except KeyboardInterrupt:
+            sys.stderr.write("opentrust: interrupted; completed samples are saved, re-run to resume\n")
+            raise typer.Exit(130) from None
+        except Exception as exc:  # a bug in opentrust: still no traceback unless asked
+            if STATE["debug"]:
+                raise
+            fail(f"internal error: {type(exc).__name__}: {exc} (re-run with --debug for the traceback)",
+                 EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True)
+
+
+@contextmanager
+def progress_display(console: Any) -> Iterator[Callable[[str, int, int], None]]:
+    """A rich progress bar on stderr; yields ``update(description, completed, total)``."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console, transient=True, disable=not console.is_terminal and "CI" in os.environ) as bar:
+        tasks: dict[str, Any] = {}
+
+        def update(description: str, completed: int, total: int) -> None:
+            key = description.split(":")[0]
+            if key not in tasks:
+                tasks[key] = bar.add_task(description, total=total)
+            bar.update(tasks[key], description=description, completed=completed, total=total)
+
+        yield update

@@ -1,0 +1,1 @@
+"""CLI commands. Each module has ``register(app)`` and keeps module-level imports light."""

@@ -1,0 +1,53 @@
+"""`opentrust audit TARGET`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from opentrust.clikit import ApiKeyEnvOption, DbOption, FailOnOption, STATE, guarded, progress_display, stderr_console
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="audit")(audit)
+
+
+@guarded
+def audit(
+    target: Annotated[str, typer.Argument(help="smollm2, gemma3-270m, a .gguf file, a model folder, or "
+                                               "openai:<base_url>#<model>.")],
+    out: Annotated[Path, typer.Option("--out", help="Reports go to OUT/<target-name>/report.{html,json}.")] = Path("reports"),
+    profile: Annotated[str, typer.Option("--profile", help="quick or standard.")] = "quick",
+    fail_on: FailOnOption = "high",
+    db: DbOption = None,
+    api_key_env: ApiKeyEnvOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Base seed; sample i uses a seed derived from it.")] = 0,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Generate fresh samples instead of reusing cached ones.")] = False,
+    checks: Annotated[Optional[List[str]], typer.Option("--check", help="Run only this check (repeatable).")] = None,
+) -> None:
+    """Run every applicable check on one model and write report.html and report.json.
+
+    Example: opentrust audit smollm2 --out reports --profile quick
+    """
+    from opentrust.audit import run_audit
+    from opentrust.errors import UserError
+    from opentrust.findings import Severity
+    from opentrust.report.terminal import print_summary
+
+    if profile not in ("quick", "standard"):
+        raise UserError(f"unknown profile {profile!r}", "use --profile quick or --profile standard")
+    threshold = Severity.parse(fail_on)
+    console = stderr_console()
+    with progress_display(console) as progress:
+        result = run_audit(target, out, profile=profile, fail_on=threshold, db=db,  # type: ignore[arg-type]
+                           api_key_env=api_key_env, seed=seed, use_cache=not no_cache, only=checks,
+                           debug=STATE["debug"], progress=progress)
+    if result.resumed:
+        console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
+    print_summary(result.report, console)
+    for fmt, path in result.files.items():
+        typer.echo(f"{fmt}: {path}")
+    raise typer.Exit(result.report.summary.exit_code if result.report.summary else 0)

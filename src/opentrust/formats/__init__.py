@@ -1,0 +1,1 @@
+"""Bounded, never-executing readers for model file formats (shared by facts, scanning and openness)."""

@@ -1,0 +1,44 @@
+"""Extension points (pluggy). Each hook receives a ``register`` callback, as in Simon Willison's ``llm``.
+
+Built-in features register through these same hooks (``opentrust.builtins``), so a third-party plugin
+(entry-point group ``opentrust``) is a first-class citizen.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("opentrust")
+hookimpl = pluggy.HookimplMarker("opentrust")
+
+
+@hookspec
+def register_commands(app: Any) -> None:
+    """Add typer commands to the CLI app. Keep the module light: import heavy code inside the command."""
+
+
+@hookspec
+def register_checks(register: Callable[[Any], None]) -> None:
+    """Register audit checks: ``register(check_instance)`` (see opentrust.checks.base.Check)."""
+
+
+@hookspec
+def register_scanners(register: Callable[[Any], None]) -> None:
+    """Register artifact scanners for `opentrust scan`."""
+
+
+@hookspec
+def register_probes(register: Callable[[Any], None]) -> None:
+    """Register red-team probe sources."""
+
+
+@hookspec
+def register_backends(register: Callable[[Any], None]) -> None:
+    """Register backend factories."""
+
+
+@hookspec
+def register_reporters(register: Callable[[str, Any], None]) -> None:
+    """Register report renderers: ``register(format_name, render_function)``."""

@@ -1,0 +1,1 @@
+"""The Report object and its renderers (JSON, HTML, terminal)."""

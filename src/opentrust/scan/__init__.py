@@ -1,0 +1,1 @@
+"""Static, never-executing artifact scanner (`opentrust scan`)."""

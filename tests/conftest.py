@@ -1,0 +1,35 @@
+"""Shared fixtures. Every test gets its own store and cache (no state leaks between tests or from the user)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    state = tmp_path_factory.mktemp("opentrust-state")
+    monkeypatch.setenv("OPENTRUST_DB", str(state / "opentrust.db"))
+    monkeypatch.setenv("OPENTRUST_CACHE", str(state / "cache"))
+    monkeypatch.delenv("OPENTRUST_DEBUG", raising=False)
+
+
+@pytest.fixture(scope="session")
+def smollm2_path() -> Path:
+    from opentrust.target import smollm2_path
+
+    return smollm2_path()
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run the real console entry point in a subprocess (what a user or CI runs)."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "opentrust", *args], capture_output=True, text=True,
+                          env=full_env, cwd=cwd, timeout=timeout)
