@@ -22,7 +22,8 @@ DEFAULT_DB = Path(".opentrust") / "opentrust.db"
 
 
 def _m001_initial(db: sqlite3.Connection) -> None:
-    db.executescript(
+    _statements(
+        db,
         """
         CREATE TABLE runs (
             id TEXT PRIMARY KEY, command TEXT NOT NULL, target TEXT NOT NULL, fingerprint TEXT NOT NULL,
@@ -49,6 +50,13 @@ def _m001_initial(db: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+def _statements(db: sqlite3.Connection, script: str) -> None:
+    # Not executescript(): it COMMITs first, which would break the migration's transaction.
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 # Append only: never edit or reorder a migration that has shipped.
