@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from opentrust import __version__
 from opentrust.checks.base import Check, CheckContext, Profile
-from opentrust.errors import BackendError, UserError
+from opentrust.errors import UserError
 from opentrust.findings import Finding, Severity
 from opentrust.plugins import collect, reporters
 from opentrust.report.model import Report, Section, TargetInfo, ToolInfo, utc_now
@@ -121,8 +121,8 @@ async def _run_one(check: Check, ctx: CheckContext, debug: bool) -> Section:
     start = time.perf_counter()
     try:
         section = await check.run(ctx)
-    except BackendError:
-        raise  # the model could not be run at all: that is an input problem for the whole audit
+    except UserError:
+        raise  # bad input or a model that cannot run at all: the whole audit stops with exit 2
     except Exception as exc:  # one broken check must not lose the others' results
         if debug:
             raise

@@ -59,6 +59,10 @@ class LlamaCppBackend(Backend):
     def _generate_sync(self, request: GenerationRequest, seed: int) -> Completion:
         llm, lock = load_model(self.path, self.n_ctx)
         with lock:
+            # Forget the previous prompt: llama-cpp-python reuses a matching prefix of the KV cache, and a
+            # prompt evaluated in different batch splits gives slightly different logits, so without this a
+            # fixed seed would not give a fixed answer.
+            llm.reset()
             start = time.perf_counter()
             try:
                 out = llm.create_chat_completion(

@@ -25,7 +25,7 @@ class OpenAIBackend(Backend):
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, concurrency: int = 4,
                  retries: int = 5, timeout_s: float = 120.0, backoff_base_s: float = 0.5,
-                 backoff_max_s: float = 20.0):
+                 backoff_max_s: float = 20.0, extra_body: dict[str, Any] | None = None):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_concurrency = concurrency
@@ -38,6 +38,9 @@ class OpenAIBackend(Backend):
         self._client: httpx.AsyncClient | None = None
         self._sem: asyncio.Semaphore | None = None
         self.attempts = 0  # total HTTP attempts, for tests and reports
+        # Server-specific sampling fields (e.g. llama.cpp server's repeat_penalty, which defaults to 1.1
+        # there but is absent from the OpenAI API and from our in-process backend).
+        self.extra_body = dict(extra_body or {})
 
     def describe(self) -> dict[str, object]:
         return {"backend": self.name, "base_url": self.base_url, "model": self.model,
@@ -66,6 +69,7 @@ class OpenAIBackend(Backend):
         }
         if request.stop:
             payload["stop"] = request.stop
+        payload.update(self.extra_body)
         return payload
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
