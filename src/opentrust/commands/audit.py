@@ -1,6 +1,5 @@
 """`opentrust audit TARGET`."""
 
-from __future__ import annotations
 
 from pathlib import Path
 from typing import List, Optional
