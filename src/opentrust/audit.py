@@ -7,6 +7,7 @@ capabilities (scanning, openness, suites, red teaming) join by registering, not 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,14 @@ async def _run_checks(checks: list[Check], ctx: CheckContext, debug: bool) -> li
             sections.append(await _run_one(check, ctx, debug))
     finally:
         await ctx.aclose()
+    for check, section in zip(checks, sections):
+        if section.status in ("ok", "findings"):
+            try:
+                check.finalize(section, sections)
+            except Exception as exc:  # a broken finalize must not lose the report
+                if debug:
+                    raise
+                section.summary += f" (finalize failed: {type(exc).__name__}: {exc})"
     return sections
 
 
@@ -150,4 +159,11 @@ def write_report(report: Report, folder: Path) -> dict[str, Path]:
         path = folder / name
         table[fmt](report, path)
         files[fmt] = path
+    from opentrust.report.jsonout import atomic_write
+
+    for section in report.sections:
+        for name, document in section.artifacts.items():
+            path = folder / Path(name).name  # a bare file name: a check cannot write outside the folder
+            atomic_write(path, json.dumps(document, indent=2) + "\n")
+            files[path.stem.split(".")[0]] = path
     return files

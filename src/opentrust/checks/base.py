@@ -66,3 +66,7 @@ class Check(ABC):
     @abstractmethod
     async def run(self, ctx: CheckContext) -> "Section":
         """Run and return the report section (findings, measurements, tables)."""
+
+    def finalize(self, section: "Section", sections: "list[Section]") -> None:
+        """Called once every check has run, with all sections: complete ``section`` with what later checks
+        measured (e.g. the AI BOM's model card takes the behaviour results). Default: nothing."""

@@ -38,6 +38,18 @@ class OpennessCheck(Check):
         ctx.progress("openness: reading the release", 1, 1)
         return section_for(result, self.name, self.title, aibom)
 
+    def finalize(self, section: "Section", sections: "list[Section]") -> None:
+        """Write the AI BOM with every measurement of the audit in its model card (aibom.cdx.json)."""
+        import copy
+
+        from opentrust.openness.aibom import add_measurements
+
+        aibom = section.data.get("aibom")
+        if aibom is None:
+            return
+        measured = [m for s in sections for m in s.measurements]
+        section.artifacts["aibom.cdx.json"] = add_measurements(copy.deepcopy(aibom), measured)
+
 
 def section_for(result: "OpennessResult", check: str, title: str, aibom: dict[str, Any] | None = None) -> "Section":
     from opentrust.report.model import Bar, BarChart, Section, Table

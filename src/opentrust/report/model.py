@@ -61,6 +61,9 @@ class Section(BaseModel):
         default_factory=dict, description="Check-specific machine-readable results (documented per check)."
     )
     duration_s: float | None = Field(None, description="Wall time of the check in seconds.")
+    artifacts: dict[str, Any] = Field(
+        default_factory=dict, exclude=True,
+        description="Extra files written next to the report (file name -> JSON document), e.g. aibom.cdx.json.")
 
 
 class TargetInfo(BaseModel):
