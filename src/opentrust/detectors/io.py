@@ -1,0 +1,108 @@
+"""Reading, labelling and writing the JSONL files of `opentrust detect` (kept out of the command module so
+the CLI starts fast and the red-team campaign can reuse it)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable
+
+from opentrust.detectors.base import Detector, DetectorError
+from opentrust.errors import UserError
+
+MAX_LINE_BYTES = 10 * 1024 * 1024  # a line larger than this is not a model response
+
+
+def read_records(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Parse and validate every line; a bad line is a one-line UserError naming its number."""
+    if not path.is_file():
+        raise UserError(f"{path}: no such file", 'pass a JSONL file with one {"prompt", "response"} per line')
+    records: list[dict[str, Any]] = []
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            if len(raw) > MAX_LINE_BYTES:
+                raise UserError(
+                    f"{path}:{number}: line longer than {MAX_LINE_BYTES} bytes",
+                    "split the response or check that this is the right file",
+                )
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw.decode("utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+                raise UserError(
+                    f"{path}:{number}: not valid JSON ({exc})",
+                    'each line must be one JSON object like {"prompt": "…", "response": "…"}',
+                ) from None
+            if not isinstance(record, dict):
+                raise UserError(
+                    f"{path}:{number}: expected a JSON object, got {type(record).__name__}",
+                    'each line must be one JSON object like {"prompt": "…", "response": "…"}',
+                )
+            for field in ("prompt", "response"):
+                if not isinstance(record.get(field), str):
+                    raise UserError(
+                        f"{path}:{number}: field {field!r} is missing or not a string",
+                        'each line needs string fields "prompt" and "response"',
+                    )
+            for field in required:
+                if not record.get(field):
+                    raise UserError(
+                        f"{path}:{number}: field {field!r} is missing",
+                        f'add "{field}" to every line, or pass it as an option (see --help)',
+                    )
+            records.append(record)
+    if not records:
+        raise UserError(f"{path}: no records", "the file is empty; add one JSON object per line")
+    return records
+
+
+async def run_detector(
+    detector: Detector, records: list[dict[str, Any]], progress: Callable[[str, int, int], None] | None = None
+) -> list[dict[str, Any]]:
+    """Label each record. A detector that cannot decide on a line (unparseable judge verdict) yields
+    label "error" for that line; a judge that is unreachable stops the run with its one-line error."""
+    out = []
+    try:
+        for i, record in enumerate(records, start=1):
+            try:
+                detection = await detector.adetect_record(record)
+                out.append({**record, **detection.as_dict()})
+            except DetectorError as exc:
+                if exc.fatal:
+                    raise
+                out.append({**record, "label": "error", "score": None, "reason": exc.one_line()})
+            if progress:
+                progress(f"detect {detector.name}", i, len(records))
+    finally:
+        close = getattr(detector, "aclose", None)
+        if close is not None:
+            await close()
+    return out
+
+
+def write_records(records: list[dict[str, Any]], output: Path | None) -> None:
+    lines = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    if output is None:
+        sys.stdout.write(lines)
+        sys.stdout.flush()
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(lines, encoding="utf-8")
+
+
+def summary_table(detector: Detector, records: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    counts = Counter(r["label"] for r in records)
+    table = Table(title=f"detect {detector.name}: {len(records)} line(s)")
+    table.add_column("label")
+    table.add_column("count", justify="right")
+    table.add_column("share", justify="right")
+    order = [detector.positive_label, detector.negative_label, "error"]
+    for label in order + sorted(set(counts) - set(order)):
+        if counts.get(label):
+            table.add_row(label, str(counts[label]), f"{counts[label] / len(records):.0%}")
+    return table

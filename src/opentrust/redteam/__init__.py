@@ -1,0 +1,1 @@
+"""Red teaming: the probe catalogue, attack mutators and the detector-error correction of attack-success rates."""
