@@ -27,6 +27,9 @@ class Sampler:
         self._sem = asyncio.Semaphore(concurrency or backend.max_concurrency)
         self.generated = 0
         self.reused = 0
+        # (request hash, index) -> the generation in flight: two callers asking for the same sample at once
+        # (e.g. two cases with the same request) share one generation instead of racing.
+        self._inflight: dict[tuple[str, int], "asyncio.Task[Completion]"] = {}
 
     async def sample(self, request: GenerationRequest, index: int) -> Completion:
         key = request.cache_key()
@@ -41,6 +44,20 @@ class Sampler:
                 if self.on_sample:
                     self.on_sample(done)
                 return done
+        slot = (key, index)
+        running = self._inflight.get(slot)
+        if running is not None:
+            shared = (await asyncio.shield(running)).model_copy(update={"cached": True})
+            self.reused += 1
+            if self.on_sample:
+                self.on_sample(shared)
+            return shared
+        task = asyncio.ensure_future(self._generate(request, key, index))
+        self._inflight[slot] = task
+        task.add_done_callback(lambda _t: self._inflight.pop(slot, None))
+        return await asyncio.shield(task)
+
+    async def _generate(self, request: GenerationRequest, key: str, index: int) -> Completion:
         async with self._sem:
             completion = await self.backend.generate(request, seed=derive_seed(request.seed, index))
         self.generated += 1
