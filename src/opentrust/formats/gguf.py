@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import struct
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Callable
 
 MAGIC = b"GGUF"
 MAX_STRING = 64 * 1024 * 1024  # llama.cpp's own bound for a metadata string
@@ -59,6 +59,8 @@ class GGUFError(Exception):
     def __init__(self, message: str, offset: int | None = None):
         super().__init__(message)
         self.offset = offset
+        #: what was read before the error (metadata, tensors so far), for scanners that keep analysing
+        self.partial: GGUFFile | None = None
 
 
 @dataclass
@@ -155,10 +157,12 @@ class GGUFFile:
 class _Reader:
     """Little-endian reads that never run past the end of the file and never over-allocate."""
 
-    def __init__(self, fh: BinaryIO, size: int):
+    def __init__(self, fh: BinaryIO, size: int, check: Callable[[], None] | None = None):
         self.fh = fh
         self.size = size
         self.pos = 0
+        self.check = check
+        self._reads = 0
         # Buffered reading in chunks: metadata holds tens of thousands of tiny strings.
         self._buf = b""
         self._buf_start = 0
@@ -174,6 +178,8 @@ class _Reader:
             )
         rel = self.pos - self._buf_start
         if rel < 0 or rel + n > len(self._buf):
+            if self.check is not None:
+                self.check()
             self.fh.seek(self.pos)
             self._buf = self.fh.read(max(n, 1 << 20))
             self._buf_start = self.pos
@@ -186,6 +192,31 @@ class _Reader:
         if n < 0 or n > self.remaining:
             raise GGUFError(f"truncated: cannot skip {n} bytes at offset {self.pos}", self.pos)
         self.pos += n
+
+    def skip_strings(self, count: int) -> None:
+        """Skip ``count`` length-prefixed strings without decoding them (token and merge arrays hold
+        ~10^5 strings; only their bounds matter). Lengths are checked exactly as ``string()`` does; the
+        loop keeps its state in locals because it runs once per vocabulary entry."""
+        unpack_from = struct.unpack_from
+        pos, size, buf, start = self.pos, self.size, self._buf, self._buf_start
+        end = start + len(buf)
+        for _ in range(count):
+            if pos + 8 > end:
+                if size - pos < 8:
+                    raise GGUFError(f"truncated: string length at offset {pos} runs past the end", pos)
+                if self.check is not None:
+                    self.check()
+                self.fh.seek(pos)
+                buf = self.fh.read(1 << 20)
+                start, end = pos, pos + len(buf)
+            n = unpack_from("<Q", buf, pos - start)[0]
+            if n > MAX_STRING:
+                raise GGUFError(f"string of {n} bytes at offset {pos} exceeds the 64 MiB bound", pos)
+            pos += 8 + n
+            if pos > size:
+                raise GGUFError(f"truncated: string of {n} bytes at offset {pos - 8 - n} runs past the end",
+                                pos - 8 - n)
+        self.pos, self._buf, self._buf_start = pos, buf, start
 
     def unpack(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt)))[0]
@@ -207,8 +238,15 @@ def read_gguf(path: str | os.PathLike[str]) -> GGUFFile:
         return _parse(fh, size, path)
 
 
-def _parse(fh: BinaryIO, size: int, path: str) -> GGUFFile:
-    r = _Reader(fh, size)
+def parse_gguf(fh: BinaryIO, size: int, name: str = "<bytes>",
+               check: Callable[[], None] | None = None) -> GGUFFile:
+    """Like ``read_gguf`` on an open binary file of ``size`` bytes; ``check`` is called periodically
+    (the scanner's budget check). On GGUFError, ``error.partial`` holds what was read before it."""
+    return _parse(fh, size, name, check)
+
+
+def _parse(fh: BinaryIO, size: int, path: str, check: Callable[[], None] | None = None) -> GGUFFile:
+    r = _Reader(fh, size, check)
     if size < 4 or r.read(4) != MAGIC:
         raise GGUFError("not a GGUF file (the first four bytes are not 'GGUF')", 0)
     version = r.unpack("<I")
@@ -217,15 +255,29 @@ def _parse(fh: BinaryIO, size: int, path: str) -> GGUFFile:
     n_tensors = r.unpack("<Q")
     n_kv = r.unpack("<Q")
     out = GGUFFile(path=path, version=version, file_size=size)
+    try:
+        _parse_body(r, out, n_tensors, n_kv)
+    except GGUFError as exc:
+        exc.partial = out
+        raise
+    return out
+
+
+def _parse_body(r: _Reader, out: GGUFFile, n_tensors: int, n_kv: int) -> None:
     # Each KV takes at least 8 (key length) + 4 (type) + 1 bytes; each tensor at least 8 + 4 + 4 + 8.
     if n_kv * 13 > r.remaining:
         raise GGUFError(f"metadata count {n_kv} cannot fit in the {r.remaining} bytes that remain", 16)
     if n_tensors * 24 > r.remaining:
         raise GGUFError(f"tensor count {n_tensors} cannot fit in the {r.remaining} bytes that remain", 8)
 
-    for _ in range(n_kv):
+    for i in range(n_kv):
+        if r.check is not None and i % 1024 == 1023:
+            r.check()
         key_offset = r.pos
         key = r.string()
+        if not key or "\ufffd" in key:
+            out.problems.append(Problem("bad-key", f"metadata key {key!r} is empty or not valid UTF-8",
+                                        key_offset, key))
         vtype = r.unpack("<I")
         value = _read_value(r, vtype, key, out, top_level=True)
         if key in out.metadata:
@@ -244,7 +296,9 @@ def _parse(fh: BinaryIO, size: int, path: str) -> GGUFFile:
     out.alignment = alignment
 
     names: set[str] = set()
-    for _ in range(n_tensors):
+    for i in range(n_tensors):
+        if r.check is not None and i % 1024 == 1023:
+            r.check()
         info_offset = r.pos
         name = r.string()
         n_dims = r.unpack("<I")
@@ -270,7 +324,6 @@ def _parse(fh: BinaryIO, size: int, path: str) -> GGUFFile:
     pad = (-r.pos) % alignment
     out.data_offset = r.pos + pad
     _check_tensor_layout(out)
-    return out
 
 
 def _read_value(r: _Reader, vtype: int, key: str, out: GGUFFile, top_level: bool) -> Any:
@@ -293,6 +346,18 @@ def _read_value(r: _Reader, vtype: int, key: str, out: GGUFFile, top_level: bool
         min_size = struct.calcsize(_SCALAR[item_type]) if item_type in _SCALAR else 8
         if count * min_size > r.remaining:
             raise GGUFError(f"array {key!r} claims {count} elements, more than the file can hold", start)
+        if item_type == T_BOOL:
+            bad, head_b = 0, []
+            left = count
+            while left:  # every element is checked, a chunk at a time
+                chunk = r.read(min(left, 1 << 20))
+                head_b = head_b or list(chunk[:ARRAY_HEAD])
+                bad += len(chunk) - chunk.count(0) - chunk.count(1)
+                left -= len(chunk)
+            if bad:
+                out.problems.append(Problem("bad-bool", f"boolean array {key!r} holds {bad} values other "
+                                            "than 0 and 1", start, key))
+            return GGUFArray(item_type, count, [bool(b) for b in head_b])
         if item_type in _SCALAR:
             width = struct.calcsize(_SCALAR[item_type])
             head_n = min(count, ARRAY_HEAD)
@@ -300,11 +365,8 @@ def _read_value(r: _Reader, vtype: int, key: str, out: GGUFFile, top_level: bool
             r.skip((count - head_n) * width)
             return GGUFArray(item_type, count, head)
         if item_type == T_STRING:
-            head = []
-            for i in range(count):
-                s = r.string()
-                if i < ARRAY_HEAD:
-                    head.append(s)
+            head = [r.string() for _ in range(min(count, ARRAY_HEAD))]
+            r.skip_strings(count - len(head))
             return GGUFArray(item_type, count, head)
         if item_type == T_ARRAY and top_level:
             head = [_read_value(r, T_ARRAY, key, out, top_level=False) for _ in range(count)]
@@ -318,11 +380,25 @@ def _check_tensor_layout(out: GGUFFile) -> None:
     if data_size < 0:
         out.problems.append(Problem("truncated", "the file ends before its tensor data section", out.data_offset))
         return
+    expected = 0  # next offset if tensors are laid out contiguously (each aligned)
     for t in sorted(out.tensors, key=lambda t: t.offset):
         if t.offset % out.alignment:
             out.problems.append(Problem("misaligned-tensor", f"tensor {t.name!r} offset {t.offset} is not "
                                         f"a multiple of {out.alignment}", t.info_offset, t.name))
+        spec = GGML_TYPES.get(t.ggml_type)
+        if spec is not None and spec[1] > 1 and t.shape and t.shape[0] % spec[1]:
+            out.problems.append(Problem("bad-shape", f"tensor {t.name!r}: first dimension {t.shape[0]} is not "
+                                        f"a multiple of the {spec[0]} block size {spec[1]}", t.info_offset, t.name))
+        if t.offset < expected:
+            out.problems.append(Problem("tensor-overlap", f"tensor {t.name!r} at data offset {t.offset} overlaps "
+                                        f"the previous tensor (which ends at {expected})", t.info_offset, t.name))
+        elif t.offset > expected:
+            out.problems.append(Problem("tensor-gap", f"{t.offset - expected} unreferenced bytes before tensor "
+                                        f"{t.name!r}", t.info_offset, t.name))
         nbytes = t.n_bytes
         if nbytes is not None and t.offset + nbytes > data_size:
             out.problems.append(Problem("tensor-out-of-bounds", f"tensor {t.name!r} ({nbytes} bytes at data "
                                         f"offset {t.offset}) runs past the end of the file", t.info_offset, t.name))
+        if nbytes is not None:
+            end = t.offset + nbytes
+            expected = max(expected, end + (-end) % out.alignment)

@@ -1,0 +1,305 @@
+"""Route every file to the scanner of its format, identified by content (never by file name).
+
+``scan_paths`` walks files and folders (every file, whatever its name), gives each top-level file its own
+time and size budget, runs folder-level checks (auto_map code, ONNX external data), and returns a
+``ScanResult``; nested content (archive members, embedded pickles) comes back through
+``ScanContext.scan_nested`` and is dispatched the same way, up to a depth limit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Callable, Iterable
+
+from opentrust.findings import Finding, Severity
+from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, Source
+
+HEAD_BYTES = 8192
+DEFAULT_FILE_SECONDS = 60.0
+DEFAULT_MAX_BYTES = 2 * 1024**3
+
+R_BUDGET = Rule("SCAN-BUDGET", "ScanBudgetExceeded", Severity.high, "Scan budget exceeded",
+                "The file could not be inspected completely within the time or size budget. Hostile files are "
+                "built to exhaust scanners before their payload, so treat it as unsafe until a scan with a larger "
+                "budget (--timeout) completes.")
+R_ERROR = Rule("SCAN-ERROR", "ScanError", Severity.high, "Scanner failed on this file",
+               "The file made a scanner fail, so it was not fully inspected; treat it as unsafe and report the "
+               "message to the opentrust maintainers.")
+R_DEPTH = Rule("SCAN-DEPTH", "ScanNestingTooDeep", Severity.high, "Nesting too deep",
+               "Archives or pickles nested deeper than the limit were not inspected: a loader that unpacks them "
+               "would still run what they contain. Treat the file as unsafe.")
+R_UNREADABLE = Rule("SCAN-UNREADABLE", "ScanUnreadable", Severity.medium, "File could not be read",
+                    "The file could not be opened (permissions, broken link). Fix access and scan again.")
+DISPATCH_RULES = [R_BUDGET, R_ERROR, R_DEPTH, R_UNREADABLE]
+
+# Scanner modules in sniffing order: strong magic numbers first, weak structural guesses last.
+# Zip files are classified by their member names (torch / npz / keras / generic archive) in ``_scan_zip``.
+SNIFF_ORDER = (
+    "gguf", "numpy", "keras", "safetensors", "torch", "pickles", "joblib", "archive", "savedmodel", "onnx",
+)
+ZIP_ROUTES = ("torch", "numpy", "keras", "archive")
+ALL_MODULES = ("pickles", "torch", "numpy", "joblib", "gguf", "keras", "safetensors", "archive", "savedmodel",
+               "onnx", "remote_code", "templates")
+
+_modules: dict[str, ModuleType | None] = {}
+
+
+def scanner(name: str) -> ModuleType | None:
+    """The scanner module ``opentrust.scan.<name>``, or None when it is not installed (yet)."""
+    if name not in _modules:
+        try:
+            _modules[name] = importlib.import_module(f"opentrust.scan.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"opentrust.scan.{name}":
+                raise
+            _modules[name] = None
+    return _modules[name]
+
+
+_plugin_scanners: list[Any] | None = None
+
+
+def plugin_scanners() -> list[Any]:
+    """Scanners registered by plugins (``register_scanners`` hook): objects or modules with ``sniff``,
+    ``scan`` and ``RULES`` like the built-ins. They are tried after the built-in formats."""
+    global _plugin_scanners
+    if _plugin_scanners is None:
+        from opentrust.plugins import collect
+
+        _plugin_scanners = [s for s in collect("register_scanners") if hasattr(s, "sniff") and hasattr(s, "scan")]
+    return _plugin_scanners
+
+
+def all_rules() -> list[Rule]:
+    """Every rule any scanner can report (SARIF lists them)."""
+    from opentrust.scan import pickles
+
+    rules: dict[str, Rule] = {r.id: r for r in DISPATCH_RULES + pickles.RULES}
+    for mod in [scanner(name) for name in ALL_MODULES] + plugin_scanners():
+        for r in getattr(mod, "RULES", []) if mod else []:
+            rules.setdefault(r.id, r)
+    return list(rules.values())
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str
+    size: int
+    findings: int
+    seconds: float
+    max_severity: str | None = None
+    nested: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ScanResult:
+    files: list[FileResult] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    seconds: float = 0.0
+    bytes_read: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        from opentrust.scan.report import to_json_dict
+
+        return to_json_dict(self)
+
+
+# -- dispatch ---------------------------------------------------------------------------------------
+
+
+def identify(head: bytes, size: int) -> str | None:
+    """The format name of content starting with ``head`` (``None``: not a format we scan)."""
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    for name in SNIFF_ORDER:
+        mod = scanner(name)
+        if mod is None or not hasattr(mod, "sniff"):
+            continue
+        try:
+            if mod.sniff(head, size):
+                return name
+        except Exception:  # noqa: BLE001 - a sniffer must never stop dispatch; the scan reports damage
+            continue
+    for i, plug in enumerate(plugin_scanners()):
+        try:
+            if plug.sniff(head, size):
+                return f"plugin:{i}"
+        except Exception:  # noqa: BLE001
+            continue
+    return None
+
+
+def dispatch(source: Source, ctx: ScanContext) -> str:
+    """Scan ``source`` with the scanner of its format; return the format name."""
+    try:
+        head = source.read(0, HEAD_BYTES)
+        size = source.size
+    except OSError as exc:
+        ctx.report(R_UNREADABLE, source, f"Cannot read the file: {exc}.", evidence=str(exc))
+        ctx.formats[source.display] = "unreadable"
+        return "unreadable"
+    fmt = identify(head, size) or "other"
+    if fmt == "zip":
+        fmt = _scan_zip(source, ctx)
+    elif fmt.startswith("plugin:"):
+        plug = plugin_scanners()[int(fmt.split(":")[1])]
+        plug.scan(source, ctx)
+        fmt = getattr(plug, "FORMAT", None) or getattr(plug, "__name__", "plugin")
+    elif fmt != "other":
+        mod = scanner(fmt)
+        assert mod is not None
+        mod.scan(source, ctx)
+    ctx.formats[source.display] = fmt
+    return fmt
+
+
+def _scan_zip(source: Source, ctx: ScanContext) -> str:
+    """Route a zip by its member layout: torch (data.pkl/version/data/…), npz (.npy members), Keras
+    (config.json + metadata.json / weights), anything else is a generic archive."""
+    from opentrust.scan import zipread
+
+    names = zipread.member_names(source)
+    for route in ZIP_ROUTES:
+        mod = scanner(route)
+        if mod is None:
+            continue
+        claims = getattr(mod, "claims_zip", None) or getattr(mod, "is_keras_zip", None)
+        if route == "archive" or (claims is not None and claims(names)):
+            mod.scan(source, ctx)
+            return {"numpy": "npz", "archive": "zip"}.get(route, route)
+    from opentrust.scan import torch
+
+    if torch.claims_zip(names):  # archive scanner not available: at least inspect pickles
+        torch.scan(source, ctx)
+        return "torch"
+    return "zip"
+
+
+def make_nested(max_depth: int) -> Callable[[Source, ScanContext], None]:
+    def scan_nested(source: Source, ctx: ScanContext) -> None:
+        if ctx.depth >= max_depth:
+            ctx.report(R_DEPTH, source, f"Content nested {ctx.depth + 1} levels deep was not inspected.",
+                       evidence=f"depth {ctx.depth + 1} > {max_depth}")
+            return
+        ctx.depth += 1
+        try:
+            ctx.bytes_examined += source.size
+            ctx.check_budget()
+            dispatch(source, ctx)
+        finally:
+            ctx.depth -= 1
+
+    return scan_nested
+
+
+def scan_source(source: Source, *, seconds: float = DEFAULT_FILE_SECONDS, max_bytes: int = DEFAULT_MAX_BYTES,
+                max_depth: int = 4) -> tuple[str, ScanContext]:
+    """Scan one top-level file or blob with its own budget. Never raises on hostile input."""
+    ctx = ScanContext(deadline=time.monotonic() + seconds, max_depth=max_depth, max_total_bytes=max_bytes)
+    ctx.scan_nested = make_nested(max_depth)
+    fmt = "other"
+    try:
+        fmt = dispatch(source, ctx)
+    except BudgetExceeded as exc:
+        fmt = ctx.formats.get(source.display, "partial")
+        ctx.report(R_BUDGET, source, f"Scan stopped: {exc} (limit {seconds:g} s, {max_bytes} bytes).",
+                   evidence=str(exc))
+    except RecursionError:
+        ctx.report(R_ERROR, source, "Structure nested too deeply for the scanner.", evidence="RecursionError")
+    except MemoryError:
+        ctx.report(R_BUDGET, source, "Scan stopped: out of memory.", evidence="MemoryError")
+    except Exception as exc:  # noqa: BLE001 - hostile input must produce a finding, never a crash
+        if os.environ.get("OPENTRUST_DEBUG"):
+            raise
+        ctx.report(R_ERROR, source, f"{type(exc).__name__}: {exc}", evidence=f"{type(exc).__name__}: {exc}"[:500])
+    return fmt, ctx
+
+
+def scan_bytes(data: bytes, display: str = "<bytes>", **budget: Any) -> ScanResult:
+    """Scan an in-memory blob (fuzzing, tests)."""
+    start = time.perf_counter()
+    fmt, ctx = scan_source(Source(display=display, data=data), **budget)
+    return _result([(display, fmt, len(data), ctx, time.perf_counter() - start)], start)
+
+
+def iter_files(paths: Iterable[Path]) -> Iterable[tuple[Path, str]]:
+    """Every regular file under ``paths`` (folders recursively, sorted, directory symlinks not followed)."""
+    for root in paths:
+        if root.is_dir():
+            for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+                dirnames.sort()
+                for fn in sorted(filenames):
+                    p = Path(dirpath) / fn
+                    if p.is_file():
+                        yield p, str(p)
+        else:
+            yield root, str(root)
+
+
+def scan_paths(paths: list[Path], *, seconds: float = DEFAULT_FILE_SECONDS, max_bytes: int = DEFAULT_MAX_BYTES,
+               progress: Callable[[str, int, int], None] | None = None) -> ScanResult:
+    """Scan files and folders. Folder-level scanners (``scan_folder``) run once per folder argument."""
+    start = time.perf_counter()
+    files = list(iter_files(paths))
+    per_file: list[tuple[str, str, int, ScanContext, float]] = []
+    for i, (path, display) in enumerate(files):
+        if progress:
+            progress(f"scan: {path.name}", i, len(files))
+        t0 = time.perf_counter()
+        try:
+            size = path.stat().st_size
+        except OSError:
+            size = 0
+        fmt, ctx = scan_source(Source(display=display, path=path), seconds=seconds, max_bytes=max_bytes)
+        per_file.append((display, fmt, size, ctx, time.perf_counter() - t0))
+    for root in paths:
+        if root.is_dir():
+            per_file.extend(_scan_folder(root, seconds))
+    if progress:
+        progress("scan: done", len(files), len(files))
+    return _result(per_file, start)
+
+
+def _scan_folder(root: Path, seconds: float) -> list[tuple[str, str, int, ScanContext, float]]:
+    out = []
+    for name in ALL_MODULES:
+        mod = scanner(name)
+        fn = getattr(mod, "scan_folder", None) if mod else None
+        if fn is None:
+            continue
+        t0 = time.perf_counter()
+        ctx = ScanContext(deadline=time.monotonic() + seconds)
+        ctx.scan_nested = make_nested(ctx.max_depth)
+        src = Source(display=str(root), path=root)
+        try:
+            fn(root, ctx)
+        except BudgetExceeded as exc:
+            ctx.report(R_BUDGET, src, f"Folder check {name} stopped: {exc}.", evidence=str(exc))
+        except Exception as exc:  # noqa: BLE001
+            if os.environ.get("OPENTRUST_DEBUG"):
+                raise
+            ctx.report(R_ERROR, src, f"Folder check {name} failed: {type(exc).__name__}: {exc}",
+                       evidence=f"{type(exc).__name__}: {exc}"[:500])
+        if ctx.findings:
+            out.append((f"{root}{os.sep}", f"folder:{name}", 0, ctx, time.perf_counter() - t0))
+    return out
+
+
+def _result(per_file: list[tuple[str, str, int, ScanContext, float]], start: float) -> ScanResult:
+    res = ScanResult()
+    for display, fmt, size, ctx, secs in per_file:
+        worst = max((f.severity for f in ctx.findings), key=lambda s: s.rank, default=None)
+        nested = {k: v for k, v in ctx.formats.items() if k != display}
+        res.files.append(FileResult(path=display, format=fmt, size=size, findings=len(ctx.findings),
+                                    seconds=round(secs, 4), max_severity=worst.value if worst else None,
+                                    nested=nested))
+        res.findings.extend(ctx.findings)
+        res.bytes_read += ctx.bytes_examined
+    res.seconds = round(time.perf_counter() - start, 4)
+    return res
