@@ -21,6 +21,8 @@ def _environment() -> Any:
     env.globals["bar_svg"] = bar_svg
     env.globals["severity_colours"] = SEVERITY_COLOURS
     env.filters["cell"] = _cell
+    env.globals["heat_style"] = heat_style
+    env.globals["heat_top"] = heat_top
     env.filters["tojson_pretty"] = lambda v: json.dumps(v, indent=2, default=str)
     return env
 
@@ -37,6 +39,21 @@ def _cell(value: Any) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value, default=str)
     return str(value)
+
+
+def heat_top(table: Any) -> float:
+    nums = [v for row in table.rows for v in row if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return float(table.scale_max or max(nums, default=0.0))
+
+
+def heat_style(value: Any, top: float | None) -> str:
+    """Inline background for a heatmap cell: white at 0, deep red at ``top`` (no script, prints fine)."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not top or top <= 0:
+        return ""
+    t = min(1.0, max(0.0, float(value) / top))
+    r, g, b = (round(255 + (c - 255) * t) for c in (185, 28, 28))
+    ink = "#fff" if t > 0.55 else "#111"
+    return f"background-color:rgb({r},{g},{b});color:{ink}"
 
 
 def bar_svg(chart: BarChart) -> str:

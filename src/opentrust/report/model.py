@@ -23,6 +23,9 @@ class Table(BaseModel):
     title: str = Field("", description="Caption shown above the table.")
     columns: list[str] = Field(description="Column headers.")
     rows: list[list[Any]] = Field(default_factory=list, description="Rows of cell values (str, number, null).")
+    display: Literal["table", "heatmap"] = Field(
+        "table", description="heatmap: numeric cells are shaded from white (0) to red (scale_max).")
+    scale_max: float | None = Field(None, description="Value shaded darkest in a heatmap (default: the largest).")
 
 
 class Bar(BaseModel):

@@ -1,0 +1,54 @@
+"""Audit check "redteam": the quick red-team profile (probes × mutators, see opentrust.redteam.profiles).
+
+The Section shows a heat map of attack-success rates (categories × techniques), the per-category rates with
+detector-corrected intervals, the worst examples with the detector's reason, and findings mapped to OWASP
+LLM Top 10 2025, AILuminate hazards and IBM AI Risk Atlas ids.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from opentrust.checks.base import Check, CheckContext
+
+if TYPE_CHECKING:
+    from opentrust.report.model import Section
+    from opentrust.target import Target
+
+
+class RedTeamCheck(Check):
+    name = "redteam"
+    title = "Red teaming (attack-success rates per category and technique)"
+    order = 70
+
+    def skip_reason(self, target: "Target") -> str | None:
+        return None if target.can_generate else "no runnable model (needs a GGUF file or an endpoint)"
+
+    def plan(self, profile: str) -> Any:
+        from opentrust.redteam.campaign import Plan
+        from opentrust.redteam.catalogue import load_catalogue
+        from opentrust.redteam.profiles import get_profile
+
+        # the audit's own profiles are quick and standard; both map to the red-team profile of the same name
+        return Plan.from_profile(get_profile(profile if profile in ("quick", "standard") else "quick"),
+                                 load_catalogue())
+
+    def parameters(self, ctx: CheckContext) -> dict[str, Any]:
+        return {**self.plan(ctx.profile).parameters(), "seed": ctx.seed}
+
+    async def run(self, ctx: CheckContext) -> "Section":
+        from opentrust.redteam.campaign import run_campaign_async
+        from opentrust.redteam.report import section
+
+        plan = self.plan(ctx.profile)
+        result = await run_campaign_async(plan, ctx.target, ctx.store, fingerprint=ctx.fingerprint,
+                                          run_id=ctx.run_id, seed=ctx.seed, use_cache=ctx.use_cache,
+                                          backend=ctx.backend(), progress=ctx.progress)
+        result.model = {"spec": ctx.target.spec, "name": ctx.target.name, "fingerprint": ctx.fingerprint}
+        result.run_id = ctx.run_id
+        from opentrust.redteam.results import findings_for
+
+        result.findings = findings_for(result, self.name, ctx.target.location)
+        out = section(result, self.name, self.title)
+        out.parameters = self.parameters(ctx)
+        return out

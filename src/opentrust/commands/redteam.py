@@ -1,0 +1,107 @@
+"""`opentrust redteam TARGET`: probes × mutators through the behaviour-test engine, attack-success rates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from opentrust.clikit import ApiKeyEnvOption, DbOption, FailOnOption, guarded, progress_display, stderr_console
+
+
+def register(app: typer.Typer) -> None:
+    app.command(name="redteam")(redteam)
+
+
+def _split(values: Optional[List[str]]) -> Optional[List[str]]:
+    if values is None:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+@guarded
+def redteam(
+    target: Annotated[str, typer.Argument(help="smollm2, a .gguf file, a model folder, or openai:<base_url>#<model>.")],
+    categories: Annotated[Optional[List[str]], typer.Option(
+        "--categories", "-c", help="Risk categories to probe (comma-separated or repeated): harmful, jailbreak, "
+        "prompt_injection, system_prompt_leak, pii_leak, over_refusal. Default: all.")] = None,
+    mutators: Annotated[Optional[List[str]], typer.Option(
+        "--mutators", help="Mutators to apply (comma-separated or repeated; 'a+b' composes; 'none' for none). "
+        "Default: the profile's.")] = None,
+    profile: Annotated[str, typer.Option("--profile", "-p", help="quick (<5 min on SmolLM2), standard (<30 min) "
+                                                                 "or full (everything).")] = "quick",
+    fmt: Annotated[str, typer.Option("--format", help="Output on stdout: table, json or sarif.")] = "table",
+    out: Annotated[Optional[Path], typer.Option("--out", help="Also write the output (in --format; JSON for "
+                                                              "table) to this file.")] = None,
+    junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write JUnit XML here (a test case per "
+                                                                  "probe; failure = the attack succeeded).")] = None,
+    fail_on: FailOnOption = "high",
+    db: DbOption = None,
+    seed: Annotated[int, typer.Option("--seed", help="Base seed; sample i uses a seed derived from it.")] = 0,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Generate fresh samples instead of reusing cached ones.")] = False,
+    concurrency: Annotated[Optional[int], typer.Option("--concurrency", min=1, max=256,
+                                                       help="Requests in flight (default: the backend's).")] = None,
+    judge: Annotated[Optional[str], typer.Option("--judge", help="Optional judge target for the harmful-compliance "
+                                                                 "detector (e.g. a guard model endpoint).")] = None,
+    api_key_env: ApiKeyEnvOption = None,
+) -> None:
+    """Attack the model with the probe catalogue and report attack-success rates with confidence intervals.
+
+    Each probe is sampled until a sequential test decides (attack succeeds reliably / model resists) or the
+    profile's sample cap. Rates are corrected for the detectors' measured error. Exit 1 when a finding is at or
+    above --fail-on, 0 otherwise, 2 on bad input.
+
+    Example: opentrust redteam smollm2 --profile quick --format json --out redteam.json --junit redteam.xml
+    """
+    import json
+
+    from opentrust.errors import UserError
+    from opentrust.findings import Severity
+    from opentrust.redteam.campaign import Plan, run_campaign
+    from opentrust.redteam.catalogue import load_catalogue
+    from opentrust.redteam.mutators import get_mutator
+    from opentrust.redteam.profiles import get_profile
+
+    if fmt not in ("table", "json", "sarif"):
+        raise UserError(f"unknown format {fmt!r}", "use --format table, json or sarif")
+    threshold = Severity.parse(fail_on)
+    prof = get_profile(profile)
+    cats = _split(categories)
+    muts = _split(mutators)
+    if muts is not None:
+        muts = [] if muts == ["none"] else muts
+        for m in muts:
+            get_mutator(m)  # validates the names (UserError on an unknown one)
+    catalogue = load_catalogue(categories=cats)
+    if not catalogue:
+        raise UserError("no probe matches the selection", "check --categories")
+    plan = Plan.from_profile(prof, catalogue, muts)
+
+    from opentrust.redteam.report import print_table, to_sarif
+
+    console = stderr_console()
+    with progress_display(console) as progress:
+        result = run_campaign(plan, target, db=db, seed=seed, use_cache=not no_cache, concurrency=concurrency,
+                              judge=judge, api_key_env=api_key_env, progress=progress)
+    if result.resumed:
+        console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
+    data = result.to_json()
+    text = json.dumps(to_sarif(result) if fmt == "sarif" else data, indent=2) + "\n"
+    if out:
+        from opentrust.report.jsonout import atomic_write
+
+        atomic_write(out, text)
+    if junit:
+        from opentrust.redteam.report import write_junit
+
+        write_junit(result, junit)
+    if fmt == "table":
+        from rich.console import Console
+
+        print_table(result, Console(), threshold)
+    else:
+        typer.echo(text, nl=False)
+        print_table(result, console, threshold)
+    raise typer.Exit(1 if result.failed(threshold) else 0)
