@@ -1,6 +1,7 @@
 """Built-in features, registered through the same hooks as third-party plugins.
 
-Keep this module light (it loads on every CLI start): hook bodies import what they register.
+Keep this module light (it loads on every CLI start): hook bodies import what they register, and command
+modules import only typer at module level.
 """
 
 from __future__ import annotations
@@ -12,18 +13,23 @@ from opentrust.hookspecs import hookimpl
 
 @hookimpl
 def register_commands(app: Any) -> None:
-    from opentrust.commands import audit
+    from opentrust.commands import audit, detect, openness, redteam, scan, test
 
-    audit.register(app)
+    for module in (audit, scan, openness, test, redteam, detect):
+        module.register(app)
 
 
 @hookimpl
 def register_checks(register: Callable[[Any], None]) -> None:
+    from opentrust.checks.behaviour import BehaviourCheck
     from opentrust.checks.model_facts import ModelFactsCheck
+    from opentrust.checks.openness import OpennessCheck
+    from opentrust.checks.redteam import RedTeamCheck
+    from opentrust.checks.scan import ScanCheck
     from opentrust.checks.smoke import SmokeCheck
 
-    register(ModelFactsCheck())
-    register(SmokeCheck())
+    for check in (ModelFactsCheck(), ScanCheck(), OpennessCheck(), SmokeCheck(), BehaviourCheck(), RedTeamCheck()):
+        register(check)
 
 
 @hookimpl
