@@ -7,15 +7,12 @@ OpenAI-compatible server on 127.0.0.1. Fresh samples (--no-cache), same prompts 
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
-
+from opentrust.backends.local_server import llama_server
 from opentrust.target import smollm2_path
 
 
@@ -30,23 +27,8 @@ def _audit(target: str, out: Path) -> dict[str, float]:
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         local = _audit("smollm2", Path(tmp) / "local")
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        server = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()),
-                                   "--model_alias", "smollm2", "--host", "127.0.0.1", "--port", str(port),
-                                   "--n_ctx", "2048"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            for _ in range(240):
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1)
-                    break
-                except httpx.TransportError:
-                    time.sleep(0.5)
-            remote = _audit(f"openai:http://127.0.0.1:{port}/v1#smollm2", Path(tmp) / "http")
-        finally:
-            server.terminate()
-            server.wait()
+        with llama_server(smollm2_path()) as base:
+            remote = _audit(f"openai:{base}#smollm2", Path(tmp) / "http")
     key = "smoke.tokens_per_second"
     print(f"{'backend':22s} {'tokens/s':>9s} {'latency s':>10s}")
     print(f"{'llama.cpp in-process':22s} {local[key]:9.1f} {local['smoke.latency_s']:10.3f}")

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,31 +54,6 @@ for p in prompts:
     n += sum(o is not None for o in outs)
 print(json.dumps({"generations": n, "wall_s": time.perf_counter() - t0}))
 """
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(model: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
-                             "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("llama_cpp.server did not start (is llama-cpp-python[server] installed?)")
 
 
 def pick_probes(k: int) -> list:
@@ -168,15 +142,13 @@ def main() -> None:
     probes = pick_probes(args.probes)
     prompts = [p.last_user() for p in probes]
     print(f"{len(prompts)} prompts x {args.samples} samples, max_tokens {args.max_tokens}, temperature 0.7")
-    proc, base = start_server(smollm2_path())
+    from opentrust.backends.local_server import llama_server
+
     results: dict[str, dict | str] = {}
-    try:
+    with llama_server(smollm2_path()) as base:
         results["opentrust"] = run_opentrust(base, probes, args.samples, args.max_tokens)
         results["garak"] = run_garak(base, prompts, args.samples, args.max_tokens)
         results["promptfoo"] = run_promptfoo(base, prompts, args.samples, args.max_tokens)
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
     ours = results["opentrust"]
     assert isinstance(ours, dict)
     ours_rate = ours["generations"] / ours["wall_s"]

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -27,31 +25,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 PROMPTS = ["Name a fruit.", "Name a colour.", "Name an animal.", "Name a country.", "Name a tool.", "Name a city."]
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(model: Path) -> tuple[subprocess.Popen[bytes], str]:
-    import httpx
-
-    port = _port()
-    proc = subprocess.Popen([sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias",
-                             "smollm2", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.TransportError:
-            time.sleep(0.5)
-    proc.kill()
-    raise SystemExit("llama_cpp.server did not start (is llama-cpp-python[server] installed?)")
 
 
 def cases(n_cases: int, samples: int, max_tokens: int) -> list:
@@ -105,8 +78,9 @@ def main() -> None:
     from opentrust.target import smollm2_path
 
     specs = cases(args.cases, args.samples, args.max_tokens)
-    proc, base = start_server(smollm2_path())
-    try:
+    from opentrust.backends.local_server import llama_server
+
+    with llama_server(smollm2_path()) as base:
         asyncio.run(bare(base, specs[:1], 2))  # warm-up (first request loads and caches the prompt)
         bare_wall, bare_n = asyncio.run(bare(base, specs, args.samples))
         print(f"llama.cpp server, SmolLM2, {len(specs)} cases x {args.samples} samples, max_tokens {args.max_tokens}, "
@@ -122,12 +96,6 @@ def main() -> None:
             else:
                 line += f" {'-':>16} {'-':>11}"
             print(line)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 if __name__ == "__main__":

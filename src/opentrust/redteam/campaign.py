@@ -28,7 +28,6 @@ from opentrust.evals.assertions import EvalContext, Outcome
 
 if TYPE_CHECKING:
     from opentrust.detectors.base import Detector
-    from opentrust.evals.runner import CaseResult, RunStats
     from opentrust.evals.suite import CaseSpec
     from opentrust.redteam.catalogue import Probe
     from opentrust.redteam.profiles import Profile
