@@ -60,7 +60,9 @@ def test_audit_report_in_a_real_browser(tmp_path: Path) -> None:
 
     from tests.conftest import run_cli
 
-    r = run_cli("audit", "smollm2", "--out", str(tmp_path))
+    # The static checks and the smoke check: the sampling-heavy suites and red teaming have their own tests.
+    r = run_cli("audit", "smollm2", "--out", str(tmp_path), "--check", "model_facts", "--check", "scan",
+                "--check", "openness", "--check", "smoke")
     assert r.returncode == 0, r.stderr
     page_path = tmp_path / "smollm2" / "report.html"
     with sync_playwright() as p:
@@ -78,6 +80,8 @@ def test_audit_report_in_a_real_browser(tmp_path: Path) -> None:
         assert page.locator("section#check-smoke svg rect.bar").count() >= 3
         assert "PASS" in page.locator("header .verdict").inner_text()
         assert page.locator("section#check-model_facts dl.facts").inner_text().count("llama") >= 1
+        assert page.locator("section#check-scan table.findings").count() == 1  # the default system prompt (low)
+        assert page.locator("section#check-openness svg rect.bar").count() == 3  # progress per MOF class
         page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
         browser.close()
     assert [u for u in requests if not u.startswith("file://")] == []  # nothing fetched from anywhere
