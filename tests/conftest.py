@@ -46,3 +46,16 @@ def llama_server(smollm2_path: Path):
     with open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{os.getpid()}.log", "w") as log:
         with start(smollm2_path, log=log) as base:
             yield base
+
+
+SHARED = REPO.parent / "shared"  # ../shared beside the checkout, as in CI
+
+
+def sarif_schema() -> dict:
+    """The official SARIF 2.1.0 schema from ../shared (skips the calling test with a reason if absent)."""
+    import json
+
+    path = SHARED / "data" / "schemas" / "sarif-schema-2.1.0.json"
+    if not path.exists():
+        pytest.skip(f"SARIF schema not found at {path} (../shared is absent)")
+    return json.loads(path.read_text())

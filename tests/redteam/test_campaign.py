@@ -19,9 +19,8 @@ from opentrust.redteam.correction import clopper_pearson, corrected_rate, error_
 from opentrust.redteam.profiles import PROFILES, select, stratified
 from opentrust.redteam.results import aggregate, rate_for
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sarif_schema
 
-SARIF_SCHEMA = Path("/work/shared/data/schemas/sarif-schema-2.1.0.json")
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +208,7 @@ def test_sarif_is_valid_and_has_a_rule_per_family(catalogue) -> None:
 
     res = _campaign(catalogue, harmful_succeeds=True, refuses_benign=True)
     doc = to_sarif(res)
-    schema = json.loads(SARIF_SCHEMA.read_text())
+    schema = sarif_schema()
     jsonschema.validators.validator_for(schema)(schema).validate(doc)
     run = doc["runs"][0]
     assert {r["id"] for r in run["tool"]["driver"]["rules"]} == {

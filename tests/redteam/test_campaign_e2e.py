@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sarif_schema
 
-SARIF_SCHEMA = Path("/work/shared/data/schemas/sarif-schema-2.1.0.json")
 
 
 @pytest.mark.slow
@@ -54,6 +53,6 @@ def test_redteam_smollm2_then_resume_from_cache(tmp_path: Path) -> None:
     props = sarif["runs"][0]["properties"]
     assert props["attack_success"] == data["summary"]["attack_success"]  # same samples, same result
     jsonschema = pytest.importorskip("jsonschema")
-    schema = json.loads(SARIF_SCHEMA.read_text())
+    schema = sarif_schema()
     jsonschema.validators.validator_for(schema)(schema).validate(sarif)
     assert "0 generated" in second.stderr  # nothing new was generated: every sample came from the cache

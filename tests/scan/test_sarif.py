@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 
 import jsonschema
 
 from opentrust.findings import Finding, Location, Severity
 from opentrust.report.sarif import to_sarif
 from opentrust.scan.dispatch import all_rules
+from tests.conftest import sarif_schema
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[3] / "shared" / "data" / "schemas" /
-                     "sarif-schema-2.1.0.json").read_text())
 
 
 def test_findings_from_any_check_render_valid_sarif() -> None:
@@ -25,7 +22,7 @@ def test_findings_from_any_check_render_valid_sarif() -> None:
                 remedy="Add a guardrail."),
     ]
     doc = to_sarif(findings, all_rules())
-    jsonschema.validate(doc, SCHEMA)
+    jsonschema.validate(doc, sarif_schema())
     run = doc["runs"][0]
     rules = run["tool"]["driver"]["rules"]
     assert rules[run["results"][2]["ruleIndex"]]["id"] == "REDTEAM-JAILBREAK"  # derived from the finding

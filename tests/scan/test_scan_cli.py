@@ -6,13 +6,14 @@ import json
 from pathlib import Path
 
 import jsonschema
+
+from tests.conftest import sarif_schema
 import pytest
 
 from payloads import pickle_payloads
 from tests.conftest import run_cli
 from torchfiles import write_torch_zip
 
-SARIF_SCHEMA = Path(__file__).resolve().parents[3] / "shared" / "data" / "schemas" / "sarif-schema-2.1.0.json"
 
 
 @pytest.fixture()
@@ -47,7 +48,7 @@ def test_sarif_validates_against_official_schema(model_dir: tuple[Path, Path], t
     r = run_cli("scan", str(d), "--format", "sarif", "--out", str(out))
     assert r.returncode == 1
     doc = json.loads(out.read_text())
-    jsonschema.validate(doc, json.loads(SARIF_SCHEMA.read_text()))
+    jsonschema.validate(doc, sarif_schema())
     run = doc["runs"][0]
     rule_ids = {rule["id"] for rule in run["tool"]["driver"]["rules"]}
     assert "PICKLE-DANGEROUS-CALL" in rule_ids and all(rule["help"]["text"] for rule in run["tool"]["driver"]["rules"])
