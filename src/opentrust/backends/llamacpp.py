@@ -8,6 +8,7 @@ event loop stays free for the store and other backends.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
 import threading
 import time
@@ -33,11 +34,23 @@ def load_model(path: Path, n_ctx: int = 2048) -> tuple[Any, threading.Lock]:
             try:
                 llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 2,
                             verbose=False, seed=0)
+                if not _MODELS:
+                    atexit.register(close_models)
                 _MODELS[key] = (llm, threading.Lock())
             except (ValueError, RuntimeError, OSError) as exc:
                 raise BackendError(f"llama.cpp could not load {path}: {exc}",
                                    "check the file with `opentrust scan`; it may be truncated or unsupported") from exc
         return _MODELS[key]
+
+
+def close_models() -> None:
+    """Free every loaded model while the interpreter is still intact: left to ``Llama.__del__`` at
+    shutdown, llama-cpp-python prints an "Exception ignored" traceback (its module globals are gone)."""
+    with _MODELS_LOCK:
+        for llm, lock in _MODELS.values():
+            with lock:
+                llm.close()
+        _MODELS.clear()
 
 
 class LlamaCppBackend(Backend):
