@@ -59,3 +59,29 @@ def sarif_schema() -> dict:
     if not path.exists():
         pytest.skip(f"SARIF schema not found at {path} (../shared is absent)")
     return json.loads(path.read_text())
+
+
+def count_samples(db: Path) -> int:
+    """Samples stored in a store file (0 before the store exists)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(db, timeout=5) as con:
+            return con.execute("SELECT count(*) FROM samples").fetchone()[0]
+    except sqlite3.OperationalError:  # not created yet
+        return 0
+
+
+def sigkill_after(args: list[str], db: Path, samples: int, timeout_s: float = 300) -> int:
+    """Start ``args``, SIGKILL it once ``db`` holds ``samples`` samples; return how many were stored."""
+    import signal
+    import time
+
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "OPENTRUST_DB": str(db)})
+    deadline = time.monotonic() + timeout_s
+    while count_samples(db) < samples and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    return count_samples(db)

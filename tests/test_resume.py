@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from opentrust.checks.smoke import PROFILES, PROMPTS
+from tests.conftest import count_samples, sigkill_after
 
 pytestmark = pytest.mark.slow
-
-
-def _count(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=5) as con:
-            return con.execute("SELECT count(*) FROM samples").fetchone()[0]
-    except sqlite3.OperationalError:  # not created yet
-        return 0
 
 
 def test_sigkill_then_resume(tmp_path: Path) -> None:
@@ -32,21 +22,14 @@ def test_sigkill_then_resume(tmp_path: Path) -> None:
     expected = PROFILES["standard"]["samples"] * len(PROMPTS)
     args = [sys.executable, "-m", "opentrust", "audit", "smollm2", "--profile", "standard", "--check", "smoke",
             "--out", str(out), "--db", str(db)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "OPENTRUST_DB": str(db)})
-    deadline = time.monotonic() + 300
-    while _count(db) < 3 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = _count(db)
+    killed_at = sigkill_after(args, db, 3)
     assert 3 <= killed_at < expected, f"kill landed at {killed_at} samples, expected mid-run"
     assert not (out / "smollm2" / "report.json").exists()
 
     done = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert "resumed an interrupted run" in done.stderr
-    assert _count(db) == expected
+    assert count_samples(db) == expected
     with sqlite3.connect(db) as con:
         dupes = con.execute("SELECT count(*) FROM (SELECT fingerprint, request_hash, sample_index FROM samples "
                             "GROUP BY 1, 2, 3 HAVING count(*) > 1)").fetchone()[0]
@@ -58,4 +41,4 @@ def test_sigkill_then_resume(tmp_path: Path) -> None:
     assert reused == killed_at
 
     again = subprocess.run(args, capture_output=True, text=True, timeout=600)
-    assert again.returncode == 0 and _count(db) == expected  # a warm re-run generates nothing new
+    assert again.returncode == 0 and count_samples(db) == expected  # a warm re-run generates nothing new

@@ -4,18 +4,15 @@ resume after SIGKILL. Suites are tiny (few tokens, few samples) to keep the time
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import count_samples, run_cli, sigkill_after
 
 pytestmark = pytest.mark.slow
 
@@ -35,14 +32,6 @@ cases:
 """
 
 
-def _count(db: Path) -> int:
-    try:
-        with sqlite3.connect(db, timeout=5) as con:
-            return con.execute("SELECT count(*) FROM samples").fetchone()[0]
-    except sqlite3.OperationalError:
-        return 0
-
-
 def test_cli_json_junit_cache_and_no_cache(tmp_path: Path) -> None:
     suite = tmp_path / "small.yaml"
     suite.write_text(SMALL)
@@ -59,7 +48,7 @@ def test_cli_json_junit_cache_and_no_cache(tmp_path: Path) -> None:
     assert cases["impossible"]["verdict"] == "fail" and cases["impossible"]["samples"] == 2
     assert len(cases["impossible"]["failures"]) == 2 and "missing" in cases["impossible"]["failures"][0]["reason"]
     assert data["suite"]["pass"] == 1 and data["suite"]["fail"] == 1 and data["suite"]["generated"] == 4
-    assert _count(db) == 4
+    assert count_samples(db) == 4
     root = ET.parse(junit).getroot()
     assert root.get("tests") == "2" and root.get("failures") == "1"
     assert "FAIL" in first.stderr and "1 passed, 1 failed" in first.stderr
@@ -74,7 +63,7 @@ def test_cli_json_junit_cache_and_no_cache(tmp_path: Path) -> None:
     assert fresh_data["suite"]["generated"] == 4 and fresh_data["suite"]["reused"] == 0
     # fixed seeds: regenerated samples are the same draws
     assert [c["failures"] for c in fresh_data["cases"]] == [c["failures"] for c in data["cases"]]
-    assert _count(db) == 4
+    assert count_samples(db) == 4
 
     # two cases with the same request share samples (one generation per index, never a race)
     twin = tmp_path / "twin.yaml"
@@ -82,7 +71,7 @@ def test_cli_json_junit_cache_and_no_cache(tmp_path: Path) -> None:
     shared = json.loads(run_cli("test", str(twin), "--model", "smollm2", "--format", "json",
                                 "--db", str(tmp_path / "twin.db")).stdout)
     assert shared["suite"]["generated"] == 2 and shared["suite"]["reused"] == 2
-    assert _count(tmp_path / "twin.db") == 2
+    assert count_samples(tmp_path / "twin.db") == 2
 
     only_ok = run_cli("test", str(suite), "--model", "smollm2", "-k", "ok", "--db", str(db))
     assert only_ok.returncode == 0, only_ok.stderr
@@ -127,14 +116,7 @@ cases:
     out = tmp_path / "result.json"
     args = [sys.executable, "-m", "opentrust", "test", str(suite), "--model", "smollm2", "--db", str(db),
             "--out", str(out)]
-    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            env={**os.environ, "OPENTRUST_DB": str(db)})
-    deadline = time.monotonic() + 300
-    while _count(db) < 4 and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = _count(db)
+    killed_at = sigkill_after(args, db, 4)
     assert 4 <= killed_at < 36, f"kill landed at {killed_at} samples, expected mid-run"
     assert not out.exists()
 
@@ -145,7 +127,7 @@ cases:
     assert [c["verdict"] for c in data["cases"]] == ["pass"] * 3
     assert [c["samples"] for c in data["cases"]] == [12] * 3
     assert data["suite"]["reused"] == killed_at and data["suite"]["generated"] == 36 - killed_at
-    assert _count(db) == 36
+    assert count_samples(db) == 36
     with sqlite3.connect(db) as con:
         indices = con.execute("SELECT request_hash, group_concat(sample_index) FROM samples GROUP BY 1").fetchall()
         runs = con.execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
