@@ -6,7 +6,7 @@ Both map one-to-one onto SARIF results / JUnit cases so renderers never invent d
 from __future__ import annotations
 
 from enum import Enum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -84,6 +84,10 @@ class Measurement(BaseModel):
     confidence: float | None = Field(None, description="Confidence level of the interval, e.g. 0.95.")
     method: str = Field("", description="How the value and interval were computed.")
     label: str = Field("", description="Human-readable name for reports.")
+    evidence: Literal["sufficient", "insufficient"] | None = Field(
+        None, description="'insufficient' when the figure decides nothing (interval half-width above 0.25 for a "
+        "ratio or above 25% of the value otherwise, or fewer than 2 independent units): reports say 'insufficient "
+        "evidence' instead of showing it as a result, and value/interval are kept here. Null: not assessed.")
 
 
 def max_severity(findings: list[Finding]) -> Severity | None:

@@ -32,6 +32,26 @@ def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float,
     return (mean, (mean - half, mean + half))
 
 
+def ratio_interval(numerators: list[float], denominators: list[float],
+                   confidence: float = 0.95) -> tuple[float, tuple[float, float] | None]:
+    """Ratio of totals sum(y)/sum(x) (e.g. tokens per second of generation time) with a Student-t interval.
+
+    The standard linearised (delta-method) variance of a ratio estimator: residuals y_i - R x_i scaled by the
+    mean x, treated as independent units. None for the interval with fewer than two units.
+    """
+    n = len(numerators)
+    total_x = sum(denominators)
+    if n == 0 or n != len(denominators) or total_x <= 0:
+        return (float("nan"), None)
+    ratio = sum(numerators) / total_x
+    if n < 2:
+        return (ratio, None)
+    mean_x = total_x / n
+    _, ci = mean_interval([(y - ratio * x) / mean_x for y, x in zip(numerators, denominators)], confidence)
+    assert ci is not None
+    return ratio, (ratio + ci[0], ratio + ci[1])
+
+
 def _t_quantile(p: float, df: int) -> float:
     from scipy.stats import t as student_t  # imported here: scipy is slow to import
 
@@ -70,12 +90,52 @@ def pass_hat_k(n: int, c: int, k: int) -> float | None:
 
 
 def mean_rate_interval(rates: list[float], confidence: float = 0.95) -> tuple[float, tuple[float, float] | None]:
-    """Mean of per-unit rates (e.g. per-case pass rates) with a Student-t interval across units, clipped to [0, 1].
+    """Mean of per-unit rates in [0, 1] (e.g. per-case pass rates) with a binomial interval that counts units as trials.
 
-    Cases are the sampling unit here: the interval describes how the suite's pass rate would vary over
-    cases like these, which is what a suite-level number claims (samples within a case are correlated).
+    Cases are the sampling unit: the interval describes how a suite's pass rate would vary over cases like
+    these, which is what a suite-level number claims (samples within a case are correlated — more cases narrow
+    it, more samples per case hardly do). The interval is Clopper–Pearson's with the sum of the rates as the
+    number of successes out of len(rates) trials (beta quantiles take a fractional count):
+
+    * when every case passes all or none of its samples — usual for small models — it *is* the exact
+      Clopper–Pearson interval for the share of cases that pass;
+    * otherwise each rate is less dispersed than a Bernoulli variable with the same mean (its sum is dominated
+      by the binomial in convex order), and the interval stays conservative: exact coverage over every
+      two-point population on a grid, and simulated coverage, are never below the Bernoulli case
+      (tests/evals/test_suite_interval.py);
+    * unlike a Student-t interval over cases, it does not collapse to [0, 0] when every case scores 0 (the
+      t interval's coverage falls to ~30% at a true mean of 0.02 with 16 cases).
     """
-    mean, ci = mean_interval(rates, confidence)
-    if ci is None:
-        return mean, None
-    return mean, (max(0.0, ci[0]), min(1.0, ci[1]))
+    n = len(rates)
+    if n == 0:
+        return (float("nan"), None)
+    if any(not 0.0 <= r <= 1.0 for r in rates):
+        raise ValueError("rates must lie in [0, 1]")
+    from scipy.stats import beta  # imported here: scipy is slow to import
+
+    total = float(sum(rates))
+    a = 1 - confidence
+    lo = 0.0 if total <= 0 else float(beta.ppf(a / 2, total, n - total + 1))
+    hi = 1.0 if total >= n else float(beta.ppf(1 - a / 2, total + 1, n - total))
+    return total / n, (lo, hi)
+
+
+# A figure whose interval is this wide decides nothing: reports say "insufficient evidence" instead of showing it
+# as a result (the numbers stay in the JSON). For rates (unit "ratio") the limit is absolute; for other units
+# (seconds, tokens/s) it is relative to the value.
+EVIDENCE_MAX_HALF_WIDTH = 0.25
+EVIDENCE_MIN_UNITS = 2
+
+
+def evidence(value: float | None, interval: tuple[float, float] | list[float] | None, units: int | None,
+             unit: str = "ratio") -> str:
+    """'sufficient' or 'insufficient' for a figure with its 95% interval and number of independent units.
+
+    Insufficient: fewer than EVIDENCE_MIN_UNITS units (cases, prompts, answers), no interval, or an interval
+    half-width above EVIDENCE_MAX_HALF_WIDTH (absolute for a ratio, relative to |value| otherwise).
+    """
+    if value is None or interval is None or units is None or units < EVIDENCE_MIN_UNITS:
+        return "insufficient"
+    half = (interval[1] - interval[0]) / 2
+    limit = EVIDENCE_MAX_HALF_WIDTH if unit == "ratio" else EVIDENCE_MAX_HALF_WIDTH * abs(value)
+    return "insufficient" if half > limit + 1e-12 else "sufficient"
