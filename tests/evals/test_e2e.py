@@ -89,14 +89,20 @@ def test_report_section_renders_table_and_interval_bars(tmp_path: Path) -> None:
     run = run_cases(load_suite(suite).cases, "smollm2", db=tmp_path / "s.db")
     sec = section(run, "behaviour", "Behaviour")
     assert sec.status == "findings" and [f.properties["case"] for f in sec.findings] == ["impossible"]
-    assert [b.label for b in sec.charts[0].bars] == ["answers", "impossible"]
-    assert sec.charts[0].bars[0].interval is not None
+    # one suite of two cases: its figure decides nothing, so no suite bar, and the measurement says so
+    assert sec.charts[0].bars == [] and "insufficient evidence, not shown" in sec.charts[0].title
+    assert sec.measurements[0].evidence == "insufficient" and sec.measurements[0].value is not None
+    assert "insufficient evidence (2 cases)" in sec.summary
+    assert [b.label for b in sec.charts[1].bars] == ["answers", "impossible"]
+    assert sec.charts[1].bars[0].interval is not None
+    failed = sec.findings[0].title
+    assert "pass rate below the pass bound 0.9" in failed and "interval [0.00, " in failed
     from opentrust.report.model import Report, TargetInfo, ToolInfo
 
     report = Report(tool=ToolInfo(version="t"), command="audit", run_id="r", created_at="now",
                     target=TargetInfo(name="m", kind="gguf", location="x", fingerprint="f"), sections=[sec])
     html = render(report) if callable(render) else ""
-    assert "impossible" in html and "<svg" in html
+    assert "impossible" in html and "<svg" in html and "insufficient evidence" in html
 
 
 def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path: Path) -> None:

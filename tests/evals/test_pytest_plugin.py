@@ -34,8 +34,11 @@ def test_user_test_passes_and_fails_with_the_verdict_in_the_output(pytester: pyt
     result = pytester.runpytest("-p", "no:cacheprovider", "--opentrust-model", "smollm2")
     result.assert_outcomes(passed=2, failed=1)
     result.stdout.fnmatch_lines([
-        "*opentrust: case test_never: FAIL — pass rate 0.00 (0/2), 95% CI ?0.00, 0.84?, required 0.5*",
+        "*opentrust: case test_never: FAIL — pass rate below the pass bound 0.9 (false-fail risk ≤ 10%); observed "
+        "0.00 (0/2), 85% interval ?0.00, 0.68?; required 0.5 ± 0.4: between 0.1 and 0.9 either verdict may happen*",
         "*opentrust statistical verdicts*",
-        "*test_answers: case test_answers: PASS — pass rate 1.00 (2/2)*",
-        "*test_inconclusive_allowed: case test_inconclusive_allowed: INCONCLUSIVE*",
+        "*test_answers: case test_answers: PASS — pass rate above the fail bound 0.1 (false-pass risk ≤ 5%); "
+        "observed 1.00 (2/2), 85% interval ?0.22, 1.00?*",
+        "*test_inconclusive_allowed: case test_inconclusive_allowed: INCONCLUSIVE — no decision within 2 samples; "
+        "observed 1.00 (2/2)*either verdict may happen",
     ])

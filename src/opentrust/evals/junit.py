@@ -17,17 +17,26 @@ if TYPE_CHECKING:
 
 
 def _detail(r: "CaseResult") -> str:
-    lines = [f"verdict: {r.verdict}",
-             f"pass rate: {r.pass_rate if r.pass_rate is None else round(r.pass_rate, 4)} "
-             f"({r.successes}/{r.samples}), {int(r.confidence * 100)}% CI [{r.ci[0]:.3f}, {r.ci[1]:.3f}]",
-             f"required: pass_rate {r.require['pass_rate']} ± {r.require['indifference']}, "
-             f"alpha {r.require['alpha']}, beta {r.require['beta']}, max_samples {r.require['max_samples']}",
+    from opentrust.evals.verdicts import interval_note, sentence
+
+    q = r.require
+    lines = [sentence(r, digits=3),
+             f"design: pass_rate {q['pass_rate']} ± {q['indifference']}, alpha {q['alpha']} (false pass), "
+             f"beta {q['beta']} (false fail), max_samples {q['max_samples']}",
+             interval_note(q["alpha"], q["beta"]),
              f"samples drawn: {r.draws} (evaluation errors: {r.errors})"]
     for f in r.failures:
         lines.append(f"  sample {f['index']}: {f['reason']} | output: {f['output'][:200]!r}")
     for e in r.error_details:
         lines.append(f"  sample {e['index']} error: {e['reason']}")
     return "\n".join(lines)
+
+
+def _summary(r: "CaseResult") -> str:
+    from opentrust.evals.verdicts import decision, interval_text
+
+    return (f"{r.verdict}: {decision(r.verdict, r.require, r.samples, r.errors)}; observed {r.successes}/{r.samples}, "
+            f"{interval_text(r.ci, r.confidence, 3)}")
 
 
 def _xml_safe(text: str) -> str:
@@ -51,8 +60,7 @@ def build(run: "TestRun", fail_on_inconclusive: bool = False) -> ET.Element:
         for r in results:
             case = ET.SubElement(suite, "testcase", name=r.id, classname=f"opentrust.{name}", time="0")
             detail = _xml_safe(_detail(r))
-            summary = (f"{r.verdict}: pass rate {r.successes}/{r.samples}, CI [{r.ci[0]:.3f}, {r.ci[1]:.3f}], "
-                       f"required {r.require['pass_rate']}")
+            summary = _summary(r)
             counts["tests"] += 1
             if r.verdict == "fail" or (r.verdict == "inconclusive" and fail_on_inconclusive):
                 el = ET.SubElement(case, "failure", message=_xml_safe(summary), type=r.verdict)

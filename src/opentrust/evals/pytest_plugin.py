@@ -82,11 +82,10 @@ class OpenTrust:
 
 
 def describe(result: Any) -> str:
-    rate = "n/a" if result.pass_rate is None else f"{result.pass_rate:.2f}"
-    text = (f"opentrust: case {result.id}: {result.verdict.upper()} — pass rate {rate} "
-            f"({result.successes}/{result.samples}), {int(result.confidence * 100)}% CI "
-            f"[{result.ci[0]:.2f}, {result.ci[1]:.2f}], required {result.require['pass_rate']} "
-            f"± {result.require['indifference']} (alpha {result.require['alpha']}, beta {result.require['beta']})")
+    """The verdict in words that agree with its interval (opentrust.evals.verdicts), then a few failing samples."""
+    from opentrust.evals.verdicts import sentence
+
+    text = f"opentrust: case {result.id}: {sentence(result)}"
     for f in result.failures[:3]:
         text += f"\n  sample {f['index']}: {f['reason']} — output {f['output'][:120]!r}"
     for e in result.error_details[:3]:

@@ -17,8 +17,9 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from opentrust.evals.assertions import EvalContext, evaluate_all
-from opentrust.evals.sequential import SPRT
-from opentrust.stats import clopper_pearson_interval, mean_rate_interval, pass_at_k, pass_hat_k
+from opentrust.evals.sequential import INTERVAL_METHOD, SPRT, interval_confidence, sequential_interval, unbiased_rate
+from opentrust.evals.verdicts import decision
+from opentrust.stats import clopper_pearson_interval, evidence, mean_rate_interval, pass_at_k, pass_hat_k
 
 if TYPE_CHECKING:
     from opentrust.backends.base import Backend, GenerationRequest
@@ -35,9 +36,9 @@ class CaseResult:
     id: str
     suite: str
     verdict: str  # pass | fail | inconclusive | error
-    pass_rate: float | None  # point estimate successes / samples (None with no valid sample)
-    ci: tuple[float, float]  # Clopper–Pearson interval at `confidence`
-    confidence: float
+    pass_rate: float | None  # observed rate successes / samples (None with no valid sample)
+    ci: tuple[float, float]  # exact interval for the sequential test (see opentrust.evals.sequential)
+    confidence: float  # joint coverage of `ci`: 1 - alpha - beta (lower end 1 - alpha, upper end 1 - beta)
     samples: int  # samples the statistical test used
     successes: int
     draws: int  # samples generated or reused, including evaluation errors
@@ -51,12 +52,24 @@ class CaseResult:
     tags: list[str] = field(default_factory=list)
     source: str = ""
     prompt: str = ""
+    ci_method: str = INTERVAL_METHOD
+    # Clopper–Pearson as if the number of samples had been fixed in advance, at require.confidence: for
+    # comparison only — after sequential stopping it under-covers (benchmarks/sequential.py) and can seem to
+    # contradict the verdict.
+    ci_fixed_n: tuple[float, float] | None = None
+    # unbiased estimate of the case's pass rate despite early stopping (what suite figures average)
+    rate_unbiased: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
         data["ci"] = [round(self.ci[0], 4), round(self.ci[1], 4)]
+        data["confidence"] = round(self.confidence, 6)
+        if self.ci_fixed_n is not None:
+            data["ci_fixed_n"] = [round(self.ci_fixed_n[0], 4), round(self.ci_fixed_n[1], 4)]
         data["pass_rate"] = None if self.pass_rate is None else round(self.pass_rate, 4)
+        data["rate_unbiased"] = None if self.rate_unbiased is None else round(self.rate_unbiased, 4)
         data["llr"] = round(self.llr, 4)
+        data["decision"] = decision(self.verdict, self.require, self.samples, self.errors)
         return data
 
 
@@ -201,22 +214,42 @@ class Runner:
         self._decided += 1
         self._tick()
         k, n = result.successes, result.samples
-        confidence = case.require.confidence or 0.95
         return CaseResult(
             id=case.id, suite=case.suite, verdict=verdict, pass_rate=k / n if n else None,
-            ci=clopper_pearson_interval(k, n, confidence), confidence=confidence, samples=n, successes=k,
+            ci=sequential_interval(test, k, n), confidence=interval_confidence(test), samples=n, successes=k,
             draws=len(outcomes), errors=len(outcomes) - len(valid), llr=result.llr,
             require={"pass_rate": test.pass_rate, "indifference": test.indifference, "alpha": test.alpha,
                      "beta": test.beta, "max_samples": test.max_samples},
             failures=failures, error_details=errors,
             pass_at_k={str(kk): round(v, 4) for kk in KS if (v := pass_at_k(n, k, kk)) is not None},
             pass_hat_k={str(kk): round(v, 4) for kk in KS if (v := pass_hat_k(n, k, kk)) is not None},
-            tags=case.tags, source=case.source, prompt=case.prompt[:300])
+            tags=case.tags, source=case.source, prompt=case.prompt[:300],
+            ci_fixed_n=clopper_pearson_interval(k, n, case.require.confidence or 0.95),
+            rate_unbiased=unbiased_rate(test, k, n) if n else None)
+
+
+def case_rate(r: CaseResult) -> float | None:
+    """The unbiased pass-rate estimate of a case (None without a valid sample)."""
+    if r.rate_unbiased is not None or not r.samples:
+        return r.rate_unbiased
+    q = r.require
+    return unbiased_rate(SPRT(q["pass_rate"], q["indifference"], q["alpha"], q["beta"], q["max_samples"]),
+                         r.successes, r.samples)
+
+
+SUITE_METHOD = ("mean over cases of each case's unbiased pass-rate estimate; Clopper–Pearson interval with the "
+                "cases as trials (see opentrust.stats.mean_rate_interval)")
 
 
 def summarize(results: list[CaseResult], confidence: float = 0.95) -> dict[str, Any]:
-    """Suite-level figures: verdict counts, mean per-case pass rate with a t interval across cases."""
-    rates = [r.pass_rate for r in results if r.pass_rate is not None]
+    """Suite-level figures: verdict counts, mean per-case pass rate with an interval across cases.
+
+    Each case contributes its unbiased rate (opentrust.evals.sequential.unbiased_rate): the observed k/n of a
+    case that stopped early is biased low for failing cases, and a suite mean of them inherits the bias.
+    ``evidence`` is "insufficient" when the interval is wider than ±0.25 or fewer than two cases have samples
+    (opentrust.stats.evidence): reports then say so instead of showing the figure as a result.
+    """
+    rates = [v for r in results if (v := case_rate(r)) is not None]
     mean, ci = mean_rate_interval(rates, confidence) if rates else (None, None)
     counts = {v: sum(r.verdict == v for r in results) for v in ("pass", "fail", "inconclusive", "error")}
     return {
@@ -224,7 +257,9 @@ def summarize(results: list[CaseResult], confidence: float = 0.95) -> dict[str, 
         "pass_rate": None if mean is None else round(mean, 4),
         "ci": None if ci is None else [round(ci[0], 4), round(ci[1], 4)],
         "confidence": confidence,
-        "method": "mean of per-case pass rates; Student-t interval across cases",
+        "method": SUITE_METHOD,
+        "units": len(rates),
+        "evidence": evidence(mean, ci, len(rates)),
         "samples": sum(r.draws for r in results),
     }
 

@@ -62,8 +62,10 @@ class Require(_Strict):
     beta: float | None = Field(None, gt=0.0, lt=0.5, description="False-fail rate bound (default 0.1).")
     max_samples: int | None = Field(None, ge=1, le=10_000,
                                     description="Stop with 'inconclusive' after this many samples (default 32).")
-    confidence: float | None = Field(None, gt=0.0, lt=1.0,
-                                     description="Confidence level of the reported interval (default 0.95).")
+    confidence: float | None = Field(
+        None, gt=0.0, lt=1.0, description="Confidence level of ci_fixed_n, the fixed-n Clopper-Pearson interval "
+        "kept for comparison (default 0.95). The case interval ci is exact for the sequential test at its own "
+        "error rates (lower end 1-alpha, upper end 1-beta), so that it always agrees with the verdict.")
 
     def merged(self, other: "Require | None") -> "Require":
         if other is None:
