@@ -86,7 +86,7 @@ class Measurement(BaseModel):
     label: str = Field("", description="Human-readable name for reports.")
     evidence: Literal["sufficient", "insufficient"] | None = Field(
         None, description="'insufficient' when the figure decides nothing (interval half-width above 0.25 for a "
-        "ratio or above 25% of the value otherwise, or fewer than 2 independent units): reports say 'insufficient "
+        "ratio or above 50% of the value for other units, or fewer than 2 independent units): reports say 'insufficient "
         "evidence' instead of showing it as a result, and value/interval are kept here. Null: not assessed.")
 
 

@@ -66,8 +66,8 @@ def test_evidence_rule() -> None:
     assert evidence(0.5, (0.2, 0.8), 20) == "insufficient"  # half-width 0.3
     assert evidence(0.0, (0.0, 0.0), 1) == "insufficient"  # one unit decides nothing, however narrow
     assert evidence(0.5, None, 10) == "insufficient"
-    assert evidence(10.0, (8.0, 12.0), 20, unit="s") == "sufficient"  # ±20% of the value
-    assert evidence(10.0, (6.0, 14.0), 20, unit="s") == "insufficient"
+    assert evidence(10.0, (6.0, 14.0), 20, unit="s") == "sufficient"  # ±40% of the value
+    assert evidence(10.0, (4.0, 16.0), 20, unit="s") == "insufficient"  # ends a factor of 4 apart
 
 
 def _case(cid: str, k: int, n: int, test: SPRT) -> CaseResult:
