@@ -23,16 +23,18 @@ def _interval_header(results: list["CaseResult"]) -> str:
     return f"{pct(levels.pop())} interval" if len(levels) == 1 else "interval"
 
 
-def _suite_figure(name: str, v: dict[str, Any]) -> str:
+def _suite_figure(name: str, v: dict[str, Any], cases: bool = False) -> str:
     """A suite's pass rate, or 'insufficient evidence' when its interval decides nothing."""
+    units = f"{v['units']} case{'s' if v['units'] != 1 else ''}"
     if v.get("pass_rate") is None:
         return f"{name}: no sample"
     if v.get("evidence") == "insufficient" or not v.get("ci"):
-        return f"{name}: insufficient evidence ({v['units']} case{'s' if v['units'] != 1 else ''})"
-    return f"{name} {v['pass_rate']:.2f} [{v['ci'][0]:.2f}, {v['ci'][1]:.2f}]"
+        return f"{name}: insufficient evidence ({units})"
+    return f"{name} {v['pass_rate']:.2f} [{v['ci'][0]:.2f}, {v['ci'][1]:.2f}]" + (f" over {units}" if cases else "")
 
 
 def print_table(run: "TestRun", console: Any, fail_on_inconclusive: bool = False) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from opentrust.evals.verdicts import claim, interval_note
@@ -44,9 +46,11 @@ def print_table(run: "TestRun", console: Any, fail_on_inconclusive: bool = False
     table.add_column("first failure", overflow="ellipsis", no_wrap=True, max_width=48)
     for r in run.results:
         first = r.failures[0]["reason"] if r.failures else (r.error_details[0]["reason"] if r.error_details else "")
-        table.add_row(r.id, f"[{VERDICT_STYLE[r.verdict]}]{r.verdict}[/]", claim(r.verdict, r.require), _rate(r),
-                      f"[{r.ci[0]:.2f}, {r.ci[1]:.2f}]", str(r.samples) + (f" (+{r.errors} err)" if r.errors else ""),
-                      f"{num(r.require['pass_rate'])} ± {num(r.require['indifference'])}", first[:70])
+        # escape: ids such as fact[water-formula] and model output are not rich markup
+        table.add_row(escape(r.id), f"[{VERDICT_STYLE[r.verdict]}]{r.verdict}[/]", claim(r.verdict, r.require),
+                      _rate(r), escape(f"[{r.ci[0]:.2f}, {r.ci[1]:.2f}]"),
+                      str(r.samples) + (f" (+{r.errors} err)" if r.errors else ""),
+                      f"{num(r.require['pass_rate'])} ± {num(r.require['indifference'])}", escape(first[:70]))
     designs = {(r.require["alpha"], r.require["beta"]) for r in run.results}
     if len(designs) == 1:
         alpha, beta = designs.pop()
@@ -57,10 +61,10 @@ def print_table(run: "TestRun", console: Any, fail_on_inconclusive: bool = False
     console.print(table)
     s = run.suite
     failed = run.failed(fail_on_inconclusive)
-    figure = _suite_figure("suite pass rate", s)
+    figure = _suite_figure("suite pass rate", s, cases=True)
     console.print(f"{'[bold red]FAIL[/]' if failed else '[bold green]PASS[/]'}  {s['pass']} passed, {s['fail']} failed, "
-                  f"{s['inconclusive']} inconclusive, {s['error']} errors; {figure} across "
-                  f"{s['cases']} cases; {s['samples']} samples ({s['generated']} generated, {s['reused']} from cache)")
+                  f"{s['inconclusive']} inconclusive, {s['error']} errors; {figure}; "
+                  f"{s['samples']} samples ({s['generated']} generated, {s['reused']} from cache)")
 
 
 def section(run: "TestRun", check: str, title: str, severity_by_suite: dict[str, str] | None = None) -> "Section":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from opentrust.report.model import Report
@@ -19,7 +20,7 @@ def print_summary(report: Report, console: Console) -> None:
     for s in report.sections:
         worst = max((f.severity for f in s.findings), key=lambda x: x.rank, default=None)
         count = f"[{STYLES[worst.value]}]{len(s.findings)}[/]" if worst else "0"
-        table.add_row(s.title, s.status, count, s.summary[:160])
+        table.add_row(escape(s.title), s.status, count, escape(s.summary[:160]))
     console.print(table)
     findings = sorted(report.findings, key=lambda f: -f.severity.rank)
     if findings:
@@ -27,7 +28,8 @@ def print_summary(report: Report, console: Console) -> None:
         for col in ("severity", "rule", "title"):
             ft.add_column(col)
         for f in findings[:20]:
-            ft.add_row(f"[{STYLES[f.severity.value]}]{f.severity.value}[/]", f.rule_id, f.title)
+            # escape: case ids such as fact[water-formula] are not rich markup
+            ft.add_row(f"[{STYLES[f.severity.value]}]{f.severity.value}[/]", escape(f.rule_id), escape(f.title))
         if len(findings) > 20:
             ft.caption = f"… and {len(findings) - 20} more in the report"
         console.print(ft)
