@@ -35,7 +35,8 @@ def test_builtin_suites_validate_against_the_published_schema_and_have_25_cases(
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
         suite = load_suite(path)
         assert len(suite.cases) >= 25, path
-        assert sum("quick" in c.tags for c in suite.cases) == 3, path
+        quick = sum("quick" in c.tags for c in suite.cases)
+        assert quick == 0 or quick >= 18, path  # the audit's quick profile needs >= 18 cases per suite
 
 
 def test_defaults_vars_and_tags(tmp_path: Path) -> None:

@@ -1,7 +1,19 @@
 """Audit check "behaviour": the built-in suites judged statistically (the `opentrust test` engine).
 
-quick profile: the cases tagged ``quick`` (3 per suite) with at most QUICK_MAX_SAMPLES samples each, so the
-audit stays within a couple of minutes on SmolLM2 on 2 cores; standard: every built-in case.
+standard profile: every built-in case, each sampled until its sequential test decides.
+
+quick profile: the cases tagged ``quick`` — the short-answer cases of two suites, factual-qa (19) and
+instruction-following (18) — with QUICK_SAMPLES samples each. The headline figure of the section is each
+suite's pass rate, an average over *cases*: its interval is driven by the number of cases, hardly by the
+samples per case (samples of one case are correlated; opentrust.stats.mean_rate_interval treats cases as the
+trials). With 3 cases per suite, as before, any result gave an interval about ±0.3 wide or more (and a t
+interval collapsed to [0, 0] when every case scored 0); with at least 18 cases the binomial interval over
+cases has a half-width of at most 0.24 whatever the results (the widest case is half the cases passing).
+Three samples per case is the fewest with which a case can still fail on its own (0/3 under 0.8 ± 0.1); a
+quick case cannot pass (that takes 12 straight passes) and is otherwise inconclusive — the quick profile
+measures the suites, the standard profile judges cases. Dropping json-output and over-refusal (the red-team
+check already probes over-refusal) pays for the extra cases: 111 short answers instead of 85 samples that
+were mostly 48-96 tokens long, in about the same time (see the CHANGELOG for the measurements).
 """
 
 from __future__ import annotations
@@ -14,7 +26,7 @@ if TYPE_CHECKING:
     from opentrust.report.model import Section
     from opentrust.target import Target
 
-QUICK_MAX_SAMPLES = 12
+QUICK_SAMPLES = 3
 # A failed over-refusal case blocks legitimate use; a wrong fact or format is a quality problem.
 SEVERITY_BY_SUITE = {"over-refusal": "medium", "factual-qa": "low", "instruction-following": "low",
                      "json-output": "low"}
@@ -35,14 +47,13 @@ class BehaviourCheck(Check):
         if profile == "quick":
             cases = [c for c in cases if "quick" in c.tags]
             for c in cases:
-                c.require = c.require.model_copy(update={"max_samples": min(c.require.max_samples or 32,
-                                                                            QUICK_MAX_SAMPLES)})
+                c.require = c.require.model_copy(update={"max_samples": QUICK_SAMPLES})
         return cases
 
     def parameters(self, ctx: CheckContext) -> dict[str, Any]:
         cases = self.cases(ctx.profile)
-        return {"profile": ctx.profile, "cases": len(cases), "seed": ctx.seed,
-                "max_samples": QUICK_MAX_SAMPLES if ctx.profile == "quick" else "per suite",
+        return {"profile": ctx.profile, "cases": len(cases), "suites": sorted({c.suite for c in cases}),
+                "seed": ctx.seed, "max_samples": QUICK_SAMPLES if ctx.profile == "quick" else "per suite",
                 "test": "truncated SPRT per case (see opentrust.evals.sequential)"}
 
     async def run(self, ctx: CheckContext) -> "Section":
