@@ -10,6 +10,8 @@ Scanners never execute, unpickle, import or render what they read, read only hea
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,50 @@ class Rule:
 
 class BudgetExceeded(Exception):
     """Raised by ScanContext.check_budget(); the dispatcher turns it into a SCAN-BUDGET finding."""
+
+
+class NotRegularFile(OSError):
+    """A path that is a FIFO, device, socket or folder: scanners never open or read those."""
+
+
+def special_kind(mode: int) -> str | None:
+    """What a non-regular file is ("FIFO", "character device" ...), or None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    for test, name in ((stat.S_ISFIFO, "FIFO"), (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+                       (stat.S_ISSOCK, "socket"), (stat.S_ISDIR, "folder")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def open_regular(path: "Path | str") -> Any:
+    """Open ``path`` for binary reading only if it is a regular file (symlinks to one are fine).
+
+    A FIFO named ``pytorch_model.bin`` would block ``open()`` forever and a device would be read: the path is
+    checked with ``stat`` (which never blocks) before opening, then opened non-blocking and checked again on
+    the open descriptor, so a file swapped for a FIFO in between is caught too.
+    """
+    kind = special_kind(os.stat(path).st_mode)
+    if kind is not None:
+        raise NotRegularFile(f"not a regular file ({kind})")
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        kind = special_kind(os.fstat(fd).st_mode)
+        if kind is not None:
+            raise NotRegularFile(f"not a regular file ({kind})")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path: "Path | str", limit: int = -1) -> bytes:
+    """Up to ``limit`` bytes (all when negative) of a regular file; NotRegularFile for anything else."""
+    with open_regular(path) as fh:
+        return fh.read() if limit < 0 else fh.read(limit)
 
 
 @dataclass
@@ -51,7 +97,7 @@ class Source:
         if self.data is not None:
             return self.data[offset:] if n < 0 else self.data[offset : offset + n]
         assert self.path is not None
-        with open(self.path, "rb") as fh:
+        with open_regular(self.path) as fh:
             fh.seek(offset)
             return fh.read() if n < 0 else fh.read(n)
 
@@ -61,7 +107,7 @@ class Source:
         if self.data is not None:
             return io.BytesIO(self.data)
         assert self.path is not None
-        return open(self.path, "rb")
+        return open_regular(self.path)
 
 
 @dataclass
@@ -75,6 +121,8 @@ class ScanContext:
     bytes_examined: int = 0
     findings: list[Finding] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)  # display path -> detected format
+    #: the file was found by walking a folder (its siblings are scanned too), not named on its own
+    walked: bool = False
     #: set by the dispatcher: scan nested content (archive member, embedded pickle) with full dispatch
     scan_nested: Callable[[Source, "ScanContext"], None] | None = None
 

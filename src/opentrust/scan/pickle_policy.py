@@ -56,6 +56,11 @@ DANGEROUS_NAMES = frozenset({
     "numpy._core.multiarray._vec_string",
 })
 
+#: functions that return ``module.name`` given the two as strings: numpy pickles every ufunc as
+#: ``_ufunc_reconstruct('numpy', 'log1p')``. Allow-listed, but the scanner judges what they resolve to
+#: (``_ufunc_reconstruct('os', 'system')`` is os.system) — see ``pickles._resolved_global``.
+RESOLVERS = frozenset({"numpy._core._ufunc_reconstruct", "numpy.core._ufunc_reconstruct"})
+
 # Safe exceptions inside dangerous modules: pure data constructors and pure decoders.
 SAFE_NAMES = frozenset({
     # builtins: containers and scalars only
@@ -96,6 +101,11 @@ SAFE_NAMES = frozenset({
     *(f"torch.jit._pickle.{n}" for n in (
         "build_intlist", "build_doublelist", "build_boollist", "build_tensorlist", "build_tensor_from_id",
         "restore_type_tag")),
+    *RESOLVERS,
+    # scikit-learn's KD/Ball trees and distance metrics are rebuilt by a Cython helper that only calls
+    # cls.__new__(cls) (it moved between releases)
+    "sklearn.neighbors._kd_tree.newObj", "sklearn.neighbors._ball_tree.newObj",
+    "sklearn.neighbors._binary_tree.newObj", "sklearn.metrics._dist_metrics.newObj",
     # joblib's array wrappers (their arrays follow the wrapper in the stream; see pickle_vm)
     "joblib.numpy_pickle.NumpyArrayWrapper", "joblib.numpy_pickle_compat.NDArrayWrapper",
     "joblib.numpy_pickle_compat.ZNDArrayWrapper", "sklearn.externals.joblib.numpy_pickle.NumpyArrayWrapper",
@@ -126,7 +136,8 @@ _TORCH_DTYPES = frozenset({
 _SCIPY_SPARSE = re.compile(r"^(csr|csc|coo|bsr|dia|dok|lil)_(matrix|array)$")
 #: ecosystems whose classes (CapWords names) are data containers rebuilt by __new__ + __setstate__
 _CLASS_ECOSYSTEMS = ("sklearn.", "scipy.", "torch.nn.modules.", "xgboost.", "lightgbm.", "numpy.random.",
-                     "numpy.dtypes", "numpy._core.multiarray", "numpy.core.", "catboost.", "statsmodels.")
+                     "numpy.dtypes", "numpy._core.multiarray", "numpy.core.", "catboost.", "statsmodels.",
+                     "torch.optim.", "torch.utils.data.dataset", "numpy.ma.")
 
 
 def normalize(module: str, name: str) -> tuple[str, str]:
@@ -192,7 +203,22 @@ def classify(module: str, name: str) -> tuple[Verdict, str]:
                 "half", "single", "double", "longdouble", "longlong", "ulonglong", "intc", "uintc", "short",
                 "ushort", "byte", "ubyte", "csingle", "cdouble", "clongdouble", "void", "intp", "uintp")):
             return "safe", "numpy scalar or dtype class"
-    if module.startswith(_CLASS_ECOSYSTEMS) or module in ("numpy.random",):
-        if first[:1].isupper() or _SCIPY_SPARSE.match(first) or first.startswith("__pyx_unpickle_"):
+    if module.startswith(_CLASS_ECOSYSTEMS) or module in ("numpy.random", "numpy.ma"):
+        # (what they run on load — __new__, __setstate__ — is still checked against the derived sink table)
+        if first.lstrip("_")[:1].isupper() or _SCIPY_SPARSE.match(first) or first.startswith("__pyx_unpickle_"):
             return "safe", "class of a known ML ecosystem (rebuilt from data)"
     return "unknown", "not on any allow-list"
+
+
+def looks_like_function(name: str) -> bool:
+    """Whether a global a pickle calls is, by Python's naming conventions, a function or method rather
+    than a class: ``run``, ``Profile.run``, ``_get_command_stdout`` vs ``OrderedDict``, ``Linear``.
+
+    Used only where no analysis of the module's source exists (not installed, C extension): calling a plain
+    function at load time is rare in data files, while rebuilding a class is what they do. Cython's
+    ``__pyx_unpickle_<Class>`` helpers rebuild a class and count as one.
+    """
+    last = name.rsplit(".", 1)[-1]
+    if last.startswith("__pyx_unpickle_"):
+        return False
+    return not last.lstrip("_")[:1].isupper()

@@ -939,7 +939,7 @@ def _joblib_array_skip(obj: Any, state: Any, buf: Any, p: int, end: int) -> tupl
     code = _dtype_code(dtype)
     if code is None:
         return None
-    if code == "O":
+    if code.lstrip("<>|=")[:1] == "O":  # "O", "|O", "O8" (numpy 2 writes the item size): an object array
         return ("pickle", 0)
     size = _dtype_size(code)
     if size is None:

@@ -9,8 +9,10 @@ import re
 from typing import Any
 
 from opentrust.findings import Severity
-from opentrust.scan.base import Rule, ScanContext, Source
-from opentrust.scan.pickle_policy import CALL_WRAPPERS, DECODERS, NESTED_LOADERS, classify, normalize
+from opentrust.scan.base import Rule, ScanContext, Source, open_regular
+from opentrust.scan.pickle_policy import (
+    CALL_WRAPPERS, DECODERS, NESTED_LOADERS, RESOLVERS, SAFE_NAMES, classify, looks_like_function, normalize,
+)
 from opentrust.scan.pickle_vm import Analysis, Call, Global, PDict, analyze, fmt
 
 R_CALL = Rule("PICKLE-DANGEROUS-CALL", "PickleDangerousCall", Severity.critical,
@@ -43,12 +45,20 @@ R_TRAILING = Rule("PICKLE-TRAILING-DATA", "PickleTrailingData", Severity.low,
                   "Bytes after the last pickle",
                   "Data follows the pickle that a normal load ignores; it may hide a second payload for a loader "
                   "that reads further. Check why the file has trailing bytes.")
+R_UNKNOWN_CALL = Rule("PICKLE-UNKNOWN-CALL", "PickleUnknownCall", Severity.high,
+                      "Pickle calls a function that nothing vouches for",
+                      "Loading this pickle calls the function or method shown. Data files rebuild classes; calling "
+                      "a plain function at load time is rare in them and is how pickle exploits run code. No "
+                      "allow-list covers it and no analysis of its source vouches for it (its library is not "
+                      "installed here, it is compiled code, or the analysed version does not define it). Do "
+                      "not load the file unless you know what the function does with the arguments shown.")
 R_OPAQUE_LOADS = Rule("PICKLE-OPAQUE-LOADS", "PickleOpaqueLoads", Severity.critical,
                       "Pickle loads a pickle built at load time",
                       "A nested loader receives data the scanner cannot compute statically. Loading runs whatever "
                       "that data contains. Do not load the file.")
 
-RULES = [R_CALL, R_IMPORT, R_UNKNOWN, R_NESTED, R_GLOBAL_STATE, R_MALFORMED, R_TRAILING, R_OPAQUE_LOADS]
+RULES = [R_CALL, R_IMPORT, R_UNKNOWN, R_UNKNOWN_CALL, R_NESTED, R_GLOBAL_STATE, R_MALFORMED, R_TRAILING,
+         R_OPAQUE_LOADS]
 
 _FIRST_OPCODES = frozenset(b"(}]).cNIJKLMSTUVX\x80")
 
@@ -95,16 +105,32 @@ def report_analysis(a: Analysis, source: Source, ctx: ScanContext, base_offset: 
                     trailing_ok: bool = False) -> None:
     reported_calls: set[int] = set()  # ids of globals already reported through a call
     seen_unknown: dict[str, int] = {}
+    derived = _Derived(ctx)
     for call in a.calls:
-        _judge_call(call, source, ctx, base_offset, reported_calls)
+        _judge_call(call, source, ctx, base_offset, reported_calls, derived)
     for obj, _state, offset in a.builds:
         if type(obj) is Global:
             ctx.report(R_GLOBAL_STATE, source, f"BUILD/APPEND/SETITEM changes the imported global {obj.qualname}.",
                        offset=base_offset + offset, evidence=f"{obj.qualname} <- {fmt(_state)}")
+        elif type(obj) is Call:
+            # BUILD calls __setstate__ (found through __getattr__ when the class has none); without one it
+            # fills __dict__ directly and calls __setattr__ only for a (state, slotstate) pair's slot part
+            slots = type(_state) is tuple and len(_state) == 2 and _state[1] not in (None, {}) and \
+                not (type(_state[1]) is PDict and not _state[1])
+            entries = ("__setstate__", "__getattr__", "__setattr__") if slots else ("__setstate__", "__getattr__")
+            _judge_entry(obj, entries, "BUILD", offset, source, ctx, base_offset, derived)
+    for call in a.calls:
+        if call.items:
+            _judge_entry(call, ("__setitem__", "append", "extend", "add"), "SETITEMS/APPENDS", call.offset, source,
+                         ctx, base_offset, derived)
     for g in a.globals:
         if id(g) in reported_calls:
             continue
         verdict, reason = classify(g.module, g.name)
+        if verdict == "unknown":
+            found = derived.lookup(g)
+            if found.status == "dangerous":
+                verdict, reason = "dangerous", _derived_reason(found)
         if verdict == "dangerous":
             ctx.report(R_IMPORT, source, f"The pickle imports {_qual(g)} ({reason}).",
                        offset=base_offset + g.offset, evidence=f"{g.opcode} {g.module} {g.name}", symbol=_qual(g))
@@ -131,7 +157,36 @@ def _qual(g: Global) -> str:
     return g.qualname if (m, n) == (g.module, g.name) else f"{g.qualname} (= {m}.{n})"
 
 
-def _judge_call(call: Call, source: Source, ctx: ScanContext, base: int, reported: set[int]) -> None:
+class _Derived:
+    """Lookups in the derived sink table (``sink_table``) for one analysis, memoised. The table is read
+    only when a pickle names something no allow-list covers."""
+
+    def __init__(self, ctx: ScanContext):
+        self.ctx = ctx
+        self.memo: dict[tuple[str, str], Any] = {}
+
+    def lookup(self, g: Global, entry: str | None = None) -> Any:
+        from opentrust.scan.sink_table import lookup
+
+        name = f"{g.name}.{entry}" if entry else g.name
+        key = (g.module, name)
+        if key not in self.memo:
+            self.memo[key] = lookup(g.module.strip(), name.strip(), check_budget=self.ctx.check_budget)
+        return self.memo[key]
+
+
+def _derived_reason(found: Any) -> str:
+    how = " → ".join(found.chain)
+    what = f"{found.category}: " if found.category else ""
+    return f"{what}{how}; derived from library source, {found.source}" if found.source else f"{what}{how}"
+
+
+def _allow_listed(g: Global) -> bool:
+    return ".".join(normalize(g.module, g.name)) in SAFE_NAMES
+
+
+def _judge_call(call: Call, source: Source, ctx: ScanContext, base: int, reported: set[int],
+                derived: _Derived) -> None:
     targets = list(_called_globals(call.func, 0))
     func = call.func
     if type(func) is Global:
@@ -142,26 +197,100 @@ def _judge_call(call: Call, source: Source, ctx: ScanContext, base: int, reporte
             _nested(call, qual, source, ctx, base)
             reported.add(id(func))
             return
+        if qual in RESOLVERS:
+            _judge_resolver(call, source, ctx, base, reported, derived)
     dangerous = [(g, classify(g.module, g.name)) for g in targets]
     dangerous = [(g, r) for g, (v, r) in dangerous if v == "dangerous"]
+    how = {"reduce": "REDUCE", "newobj": "NEWOBJ", "newobj_ex": "NEWOBJ_EX", "inst": "INST", "obj": "OBJ"}[call.kind]
+    if not dangerous and type(func) is Global and not _allow_listed(func):
+        # what the opcode really runs: the callable (REDUCE/INST/OBJ) or the class's __new__ (NEWOBJ)
+        verdict = classify(func.module, func.name)[0]
+        found = derived.lookup(func, "__new__" if call.kind.startswith("newobj") else None)
+        if found.status == "dangerous":
+            dangerous = [(func, _derived_reason(found))]
+        elif verdict == "unknown" and call.kind in ("reduce", "inst", "obj") and \
+                found.status in ("absent", "unanalysed") and looks_like_function(func.name):
+            reported.add(id(func))
+            why = ("its library's source is not available to analyse" if found.status == "unanalysed" else
+                   f"the analysed version ({found.source}) does not define it")
+            ctx.report(R_UNKNOWN_CALL, source, f"Loading calls {_qual(func)} via {how}: a function no allow-list "
+                       f"covers ({why}).", offset=base + call.offset, evidence=fmt(call, limit=600),
+                       symbol=_qual(func))
+            return
     if not dangerous:
         return
     for g, _ in dangerous:
         reported.add(id(g))
     names = ", ".join(dict.fromkeys(_qual(g) for g, _ in dangerous))
-    how = {"reduce": "REDUCE", "newobj": "NEWOBJ", "newobj_ex": "NEWOBJ_EX", "inst": "INST", "obj": "OBJ"}[call.kind]
     ctx.report(R_CALL, source, f"Loading runs {names} via {how} ({dangerous[0][1]}).",
                offset=base + call.offset, evidence=fmt(call, limit=600), symbol=names)
 
 
+def _class_of(obj: Call) -> Global | None:
+    """The class of the object a call builds: copyreg's reconstructors name it as their first argument."""
+    f = obj.func
+    if type(f) is not Global:
+        return None
+    if ".".join(normalize(f.module, f.name)) in ("copyreg._reconstructor", "copyreg.__newobj__",
+                                                  "copyreg.__newobj_ex__"):
+        first = obj.args[0] if type(obj.args) is tuple and obj.args else None
+        return first if type(first) is Global else None
+    return f
+
+
+def _judge_entry(obj: Call, entries: tuple[str, ...], opcode: str, offset: int, source: Source,
+                 ctx: ScanContext, base: int, derived: _Derived) -> None:
+    """BUILD runs the object's class's __setstate__ (or __setattr__), SETITEMS/APPENDS its __setitem__/append:
+    report them when the derived table says they reach a sink."""
+    cls = _class_of(obj)
+    if cls is None or _allow_listed(cls) or classify(cls.module, cls.name)[0] == "dangerous":
+        return  # dangerous classes are reported where they are called or imported
+    for entry in entries:
+        found = derived.lookup(cls, entry)
+        if found.status == "dangerous":
+            ctx.report(R_CALL, source, f"Loading runs {_qual(cls)}.{entry} via {opcode} ({_derived_reason(found)}).",
+                       offset=base + offset, evidence=fmt(obj, limit=600), symbol=f"{_qual(cls)}.{entry}")
+            return
+
+
+def _judge_resolver(call: Call, source: Source, ctx: ScanContext, base: int, reported: set[int],
+                    derived: _Derived) -> None:
+    """``_ufunc_reconstruct(module, name)`` returns module.name: judge that name like an import."""
+    g = _resolved_global(call)
+    if g is None:
+        ctx.report(R_IMPORT, source, f"{_qual(call.func)} resolves a name computed at load time.",
+                   offset=base + call.offset, evidence=fmt(call, limit=600), symbol=_qual(call.func))
+        return
+    verdict, reason = classify(g.module, g.name)
+    if verdict == "unknown":
+        found = derived.lookup(g)
+        if found.status == "dangerous":
+            verdict, reason = "dangerous", _derived_reason(found)
+    if verdict == "dangerous":
+        ctx.report(R_IMPORT, source, f"{_qual(call.func)} resolves {g.qualname} at load time ({reason}).",
+                   offset=base + call.offset, evidence=fmt(call, limit=600), symbol=g.qualname)
+
+
+def _resolved_global(call: Call) -> Global | None:
+    args = call.args
+    if type(args) is tuple and len(args) == 2 and all(type(x) is str for x in args):
+        return Global(args[0], args[1], call.offset, "RESOLVER")
+    return None
+
+
 def _called_globals(v: Any, depth: int) -> Any:
     """The globals a call of ``v`` ends up invoking: v itself, or what a computed callable is built from
-    (getattr(__import__('os'), 'system'), methodcaller('system')...)."""
+    (getattr(__import__('os'), 'system'), methodcaller('system'), _ufunc_reconstruct('os', 'system')...)."""
     if depth > 8:
         return
     if type(v) is Global:
         yield v
     elif type(v) is Call:
+        if type(v.func) is Global and ".".join(normalize(v.func.module, v.func.name)) in RESOLVERS:
+            g = _resolved_global(v)
+            if g is not None:
+                yield g
+                return
         yield from _called_globals(v.func, depth + 1)
         if type(v.args) is tuple:
             for a in v.args[:8]:
@@ -328,7 +457,7 @@ def _buffer(source: Source) -> Any:
     import mmap
 
     assert source.path is not None
-    with open(source.path, "rb") as fh:
+    with open_regular(source.path) as fh:
         if source.size == 0:
             return b""
         return mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
