@@ -114,3 +114,110 @@ def test_lone_gzip_stream_is_passed_on_intact() -> None:
     ctx.scan_nested = lambda src, c: seen.__setitem__(src.display, src.data)
     archive.scan(Source(display="x.gz", data=gzip.compress(payload)), ctx)
     assert seen == {"x.gz!<gzip>": payload}
+
+
+# -- flag bits and formats the scanner cannot open ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("magic,kind", [(b"7z\xbc\xaf\x27\x1c\x00\x04", "7z"), (b"Rar!\x1a\x07\x01\x00", "RAR"),
+                                        (b"\x28\xb5\x2f\xfd\x04\x00", "zstd"), (b"!<arch>\nfoo", "ar"), (b"MSCF\x00\x00\x00\x00", "cab")])
+def test_archives_we_cannot_open_are_high_never_silent(magic: bytes, kind: str) -> None:
+    from opentrust.scan.dispatch import scan_bytes
+
+    r = scan_bytes(magic + bytes(64))
+    found = [(f.rule_id, f.severity.value, f.message) for f in r.findings]
+    assert found and found[0][:2] == ("ARCHIVE-UNSUPPORTED-FORMAT", "high") and kind in found[0][2]
+
+
+def test_lz4_stream_is_high_when_it_cannot_be_opened() -> None:
+    """lz4 frames are joblib's fastest codec: without the codec installed the pickle inside is unvetted."""
+    from opentrust.scan.dispatch import scan_bytes
+
+    found = {(f.rule_id, f.severity.value) for f in scan_bytes(b"\x04\x22\x4d\x18\x64\x40" + bytes(64)).findings}
+    assert found == {("JOBLIB-COMPRESSED-UNINSPECTED", "high")}
+
+
+def test_real_7z_with_a_pickle_is_high(tmp_path: Path) -> None:
+    from advisories import seven_zip
+    from opentrust.scan.dispatch import scan_paths
+
+    p = tmp_path / "model.7z"
+    p.write_bytes(seven_zip("data.pkl", b"\x80\x04K\x01."))
+    assert {(f.rule_id, f.severity.value) for f in scan_paths([p]).findings} == {
+        ("ARCHIVE-UNSUPPORTED-FORMAT", "high")}
+
+
+def test_torch_zip_with_lying_flag_bits_is_read_and_reported(tmp_path: Path) -> None:
+    """A PyTorch checkpoint whose data.pkl claims encryption but is plain: its pickle is still analysed."""
+    from advisories import set_zip_flags
+    from opentrust.scan.dispatch import scan_paths
+    from payloads import pickle_payloads
+    from torchfiles import write_torch_zip
+
+    marker = tmp_path / "marker"
+    clean = write_torch_zip(tmp_path / "clean.pt", {"w": (2,)}, data_pickle=pickle_payloads(marker)["timeit"])
+    p = tmp_path / "model.pt"
+    for bit in (0x1, 0x20, 0x40):
+        p.write_bytes(set_zip_flags(clean.read_bytes(), bit))
+        r = scan_paths([p])
+        rules = {f.rule_id for f in r.findings}
+        assert {"ARCHIVE-FLAG-MISMATCH", "PICKLE-DANGEROUS-CALL"} <= rules, (bit, rules)
+        assert r.files[0].format == "torch"
+    assert not marker.exists()
+
+
+def test_data_descriptor_zip_is_read_normally(tmp_path: Path) -> None:
+    """Flag bit 0x8 (sizes after the data) is what streaming writers produce; loaders read it."""
+    from opentrust.scan.dispatch import scan_paths
+    from payloads import pickle_payloads
+
+    class Unseekable(io.RawIOBase):
+        def __init__(self) -> None:
+            self.buf = io.BytesIO()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, b) -> int:  # type: ignore[override]
+            return self.buf.write(b)
+
+    sink = Unseekable()
+    with zipfile.ZipFile(sink, "w") as zf:  # an unseekable target makes zipfile write data descriptors
+        zf.writestr("payload.pkl", pickle_payloads(tmp_path / "m")["builtins_exec"])
+    data = sink.buf.getvalue()
+    assert zipfile.ZipFile(io.BytesIO(data)).infolist()[0].flag_bits & 0x8
+    p = tmp_path / "dd.zip"
+    p.write_bytes(data)
+    assert "PICKLE-DANGEROUS-CALL" in {f.rule_id for f in scan_paths([p]).findings}
+
+
+@pytest.mark.slow
+def test_flag_bits_as_python_and_torch_read_them(tmp_path: Path) -> None:
+    """Ground truth for ARCHIVE-FLAG-MISMATCH's help text: zipfile and torch 2.13 refuse 0x1/0x20/0x40 members
+    and read 0x8 ones (torch checked in a child process when a torch interpreter is available)."""
+    import os
+    import subprocess
+
+    from advisories import set_zip_flags
+    from torchfiles import write_torch_zip
+
+    clean = write_torch_zip(tmp_path / "clean.pt", {"w": (2,)}).read_bytes()
+    verdicts = {}
+    for bit in (0x1, 0x8, 0x20, 0x40):
+        p = tmp_path / f"f{bit:x}.pt"
+        p.write_bytes(set_zip_flags(clean, bit))
+        try:
+            with zipfile.ZipFile(p) as zf:
+                zf.read("archive/data.pkl")
+            verdicts[bit] = "reads"
+        except (RuntimeError, NotImplementedError):
+            verdicts[bit] = "refuses"
+    assert verdicts == {0x1: "refuses", 0x8: "reads", 0x20: "refuses", 0x40: "refuses"}
+    py = os.environ.get("OPENTRUST_TORCH_PYTHON", "/work/bench-venvs/torch/bin/python")
+    if not Path(py).exists():
+        pytest.skip("no torch interpreter for the torch half (OPENTRUST_TORCH_PYTHON)")
+    code = ("import sys, torch\nfor p in sys.argv[1:]:\n    try:\n        torch.load(p, weights_only=False); print('reads')\n"
+            "    except Exception:\n        print('refuses')\n")
+    out = subprocess.run([py, "-c", code, *(str(tmp_path / f"f{b:x}.pt") for b in (0x1, 0x8, 0x20, 0x40))],
+                         capture_output=True, text=True, timeout=300).stdout.split()
+    assert out == ["refuses", "reads", "refuses", "refuses"]

@@ -43,11 +43,11 @@ def test_trailing_bytes_are_dispatched_as_nested_content(tmp_path: Path) -> None
     assert not F.marker_path(tmp_path).exists()
 
 
-def test_duplicate_json_keys_are_rejected(tmp_path: Path) -> None:
+def test_duplicate_json_keys_are_ambiguous(tmp_path: Path) -> None:
     raw = b'{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}'
     p = tmp_path / "dup.safetensors"
     p.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 4)
-    assert _scan(p) == ["SAFETENSORS-HEADER-JSON"]
+    assert _scan(p) == ["SAFETENSORS-AMBIGUOUS-HEADER"]
 
 
 def test_out_of_bounds_and_sub_byte_dtypes(tmp_path: Path) -> None:
@@ -83,3 +83,27 @@ def test_real_minilm_weights_are_clean() -> None:
     ctx = ScanContext()
     safetensors.scan(Source(display=p.name, path=p), ctx)
     assert not [f for f in ctx.findings if f.severity.at_least(Severity.low)]
+
+
+@pytest.mark.parametrize("shape,offsets", [([-1, 4], [0, 4]), ([2.0, 2], [0, 16]), ([True], [0, 4]),
+                                           ([1], [-4, 0]), ([2 ** 64], [0, 4])])
+def test_negative_or_non_integer_numbers_are_ambiguous_and_high(tmp_path: Path, shape, offsets) -> None:
+    raw = json.dumps({"a": {"dtype": "F32", "shape": shape, "data_offsets": offsets}}).encode()
+    p = tmp_path / "neg.safetensors"
+    p.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 16)
+    assert "SAFETENSORS-AMBIGUOUS-HEADER" in _scan(p)
+
+
+def test_structural_ambiguity_fails_the_default_gate(tmp_path: Path) -> None:
+    """Duplicate tensor names pass one loader's review and another's load differently: exit 1 at --fail-on high."""
+    from tests.conftest import run_cli
+
+    raw = (b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},'
+           b'"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}')
+    p = tmp_path / "model.safetensors"
+    p.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 8)
+    r = run_cli("scan", str(p), "--format", "json")
+    assert r.returncode == 1
+    found = json.loads(r.stdout)["findings"]
+    amb = [f for f in found if f["rule_id"] == "SAFETENSORS-AMBIGUOUS-HEADER"]
+    assert amb and amb[0]["severity"] == "high" and "differential" in amb[0]["remedy"]

@@ -94,4 +94,4 @@ def test_lz4_without_codec_is_reported_not_guessed(tmp_path: Path) -> None:
         import lz4  # noqa: F401
     except ImportError:
         assert [f.rule_id for f in r.findings] == ["JOBLIB-COMPRESSED-UNINSPECTED"]
-        assert r.findings[0].severity == Severity.medium
+        assert r.findings[0].severity == Severity.high  # an unvetted pickle is never passed silently

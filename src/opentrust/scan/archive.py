@@ -23,6 +23,7 @@ import zlib
 from typing import IO, Any, Callable
 
 from opentrust.findings import Severity
+from opentrust.scan import zipread
 from opentrust.scan.base import Rule, ScanContext, Source
 
 MAX_MEMBER = 256 * 1024 * 1024  # largest member held in memory for nested scanning
@@ -54,8 +55,37 @@ R_DUPLICATE = Rule("ARCHIVE-DUPLICATE-MEMBER", "ArchiveDuplicateMember", Severit
 R_SPECIAL = Rule("ARCHIVE-SPECIAL-FILE", "ArchiveSpecialFile", Severity.medium, "archive holds a device or FIFO",
                  "Device files and FIFOs have no place in a model archive; extracting them can hang or touch "
                  "devices.")
+R_FLAGS = Rule("ARCHIVE-FLAG-MISMATCH", "ArchiveFlagMismatch", Severity.high,
+               "zip member claims encryption or patch data but is plain",
+               "The member's general-purpose flag bits say it is encrypted (0x1), patch data (0x20) or strongly "
+               "encrypted (0x40), yet its bytes decompress to data whose CRC matches: it is not encrypted at all. "
+               "Python's zipfile and PyTorch 2.13's reader refuse such members, but readers that ignore the bits "
+               "(repair and recovery tools, relaxed unzip code, other loaders) read them, and a scanner that "
+               "trusts the bits skips what they would run. The member was scanned anyway (see its findings). "
+               "No legitimate writer produces such members: treat the file as crafted.")
+R_SEALED_MODEL = Rule("ARCHIVE-ENCRYPTED-MODEL", "ArchiveEncryptedModel", Severity.high,
+                      "model container member cannot be inspected",
+                      "A member of a model container (a PyTorch, NumPy or Keras archive) is encrypted or uses a "
+                      "compression the scanner cannot read, so what a loader would run from it is unknown. Model "
+                      "files are never legitimately encrypted inside their container: get an unencrypted copy.")
+R_UNSUPPORTED = Rule("ARCHIVE-UNSUPPORTED-FORMAT", "ArchiveUnsupportedFormat", Severity.high,
+                     "archive format the scanner cannot open",
+                     "The file is an archive or compressed stream (7z, RAR, zstd, lz4, cab, ar, cpio ...) that the "
+                     "scanner cannot open, so none of its members were inspected; a user or a download helper that "
+                     "unpacks it gets files nobody vetted. Unpack it in a sandbox and scan the folder, or ask for "
+                     "the model in a format that needs no unpacking.")
 
-RULES = [R_SLIP, R_LINK, R_BOMB, R_NOT_INSPECTED, R_MALFORMED, R_DUPLICATE, R_SPECIAL]
+RULES = [R_SLIP, R_LINK, R_BOMB, R_NOT_INSPECTED, R_MALFORMED, R_DUPLICATE, R_SPECIAL, R_FLAGS, R_SEALED_MODEL,
+         R_UNSUPPORTED]
+
+#: magic numbers of archive and compression formats we cannot open (checked after the ones we can)
+UNSUPPORTED_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"7z\xbc\xaf\x27\x1c", "7z"), (b"Rar!\x1a\x07", "RAR"), (b"\x28\xb5\x2f\xfd", "zstd"),
+    (b"\x04\x22\x4d\x18", "lz4"), (b"LZIP", "lzip"), (b"MSCF\x00\x00\x00\x00", "cab"), (b"!<arch>\n", "ar"),
+    (b"070701", "cpio"), (b"070702", "cpio"), (b"070707", "cpio"), (b"\xc7\x71", "cpio"), (b"\x71\xc7", "cpio"),
+    (b"\x1f\x9d", "compress (.Z)"), (b"\x1f\xa0", "compress (.Z)"), (b"\x60\xea", "ARJ"), (b"xar!", "xar"),
+    (b"hsqs", "squashfs"), (b"\xfd\x2f\xb5\x28", "zstd (dictionary)"), (b"ZPAQ", "zpaq"), (b"zPQ", "zpaq"),
+)
 
 _GZIP, _BZ2, _XZ = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00"
 
@@ -74,9 +104,17 @@ def _is_tar(head: bytes) -> bool:
     return len(head) >= 262 and head[257:262] == b"ustar"
 
 
+def unsupported_format(head: bytes) -> str | None:
+    for magic, name in UNSUPPORTED_MAGIC:
+        if head.startswith(magic):
+            return name
+    return None
+
+
 def sniff(head: bytes, size: int) -> bool:
     return (head.startswith((b"PK\x03\x04", b"PK\x05\x06", _GZIP, _XZ)) or _is_tar(head)
-            or (head.startswith(_BZ2) and head[3:4].isdigit() and head[4:10] == b"1AY&SY"))
+            or (head.startswith(_BZ2) and head[3:4].isdigit() and head[4:10] == b"1AY&SY")
+            or unsupported_format(head) is not None)
 
 
 def scan(source: Source, ctx: ScanContext) -> None:
@@ -90,6 +128,9 @@ def scan(source: Source, ctx: ScanContext) -> None:
                 _scan_tar(fh, source, ctx, budget)
         elif head.startswith((_GZIP, _BZ2, _XZ)):
             _scan_compressed(head, source, ctx, budget)
+        elif (kind := unsupported_format(head)) is not None:
+            ctx.report(R_UNSUPPORTED, source, f"a {kind} archive or compressed stream: the scanner cannot open it, "
+                       "so its content was not inspected", offset=0, evidence=head[:16].hex())
     except _TooBig:
         ctx.report(R_BOMB, source, f"more than {budget.limit} bytes decompressed; reading stopped",
                    evidence=f"limit={budget.limit}")
@@ -222,12 +263,12 @@ def _scan_zip(source: Source, ctx: ScanContext, budget: _Budget) -> None:
                                f"{info.file_size} (ratio {info.file_size // info.compress_size}:1)",
                                offset=info.header_offset, key=name)
                     continue
-                if info.flag_bits & 0x1:
-                    ctx.report(R_NOT_INSPECTED, source, f"member {name!r} is encrypted", key=name)
-                    continue
                 if info.file_size > MAX_MEMBER or declared > budget.limit:
                     ctx.report(R_NOT_INSPECTED, source, f"member {name!r} ({info.file_size} bytes) exceeds the "
                                "scan size limit", key=name)
+                    continue
+                if info.flag_bits & zipread.REFUSED_FLAGS:
+                    _zip_flagged_member(fh, info, source, ctx, budget, model_container(infos))
                     continue
                 _zip_member(zf, info, source, ctx, budget)
 
@@ -276,6 +317,66 @@ def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source: Source, ctx:
                    offset=info.header_offset, key=name)
         return
     _nested(data, f"{source.display}!{name}", ctx, source)
+
+
+def model_container(infos: list[zipfile.ZipInfo]) -> bool:
+    """Whether a loader reads this zip as a model: PyTorch (data.pkl), NumPy (.npy members), Keras."""
+    names = [i.filename for i in infos]
+    return any(n.rsplit("/", 1)[-1] in ("data.pkl", "constants.pkl", "config.json", "metadata.json",
+                                        "model.weights.h5") or n.endswith((".npy", ".pkl", ".pt", ".pth"))
+               for n in names)
+
+
+def _zip_flagged_member(fh: Any, info: zipfile.ZipInfo, source: Source, ctx: ScanContext, budget: _Budget,
+                        container: bool) -> None:
+    """A member whose flag bits make Python's zipfile (and PyTorch 2.13's reader) refuse it. Read the bytes as
+    a reader that ignores the bits would: if they decompress and their CRC matches, the bits lie — scan the
+    content and report the mismatch; otherwise the member really is sealed."""
+    name = info.filename
+    bits = zipread.flag_names(info.flag_bits)
+    data = read_raw_member(fh, info, min(info.file_size, MAX_MEMBER), budget)
+    if data is not None:
+        ctx.report(R_FLAGS, source, f"member {name!r} sets flag bits {bits} but its data is plain "
+                   f"({len(data)} bytes, CRC matches); it was scanned as a loader that ignores the bits reads it",
+                   offset=info.header_offset, key=name, evidence=f"flag_bits=0x{info.flag_bits:04x}")
+        _nested(data, f"{source.display}!{name}", ctx, source)
+        return
+    rule = R_SEALED_MODEL if container else R_NOT_INSPECTED
+    ctx.report(rule, source, f"member {name!r} is sealed ({bits}): its content could not be inspected",
+               offset=info.header_offset, key=name, evidence=f"flag_bits=0x{info.flag_bits:04x}")
+
+
+def read_raw_member(fh: Any, info: zipfile.ZipInfo, limit: int, budget: _Budget) -> bytes | None:
+    """The member's content read from its local header regardless of flag bits, or None when it does not
+    decompress to data with the declared CRC (really encrypted, or damaged).
+
+    Hand-written because zipfile offers no way to read a member while ignoring its flags; it reads only the
+    local header fields needed to find the data, and decompresses with the same bounded decoders as above.
+    """
+    try:
+        fh.seek(info.header_offset)
+        raw = fh.read(30)
+        if len(raw) < 30 or raw[:4] != b"PK\x03\x04":
+            return None
+        nlen, xlen = struct.unpack("<HH", raw[26:30])
+        fh.seek(info.header_offset + 30 + nlen + xlen)
+        packed = fh.read(min(info.compress_size, limit * 2 + 1024))
+        budget.take(len(packed))
+        if info.compress_type == zipfile.ZIP_STORED:
+            data = packed[:limit]
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            data = zlib.decompressobj(-15).decompress(packed, limit)
+        elif info.compress_type == zipfile.ZIP_BZIP2:
+            data = bz2.BZ2Decompressor().decompress(packed, limit)
+        elif info.compress_type == zipfile.ZIP_LZMA:
+            return None  # zip's LZMA framing differs from the xz stream; not seen in model files
+        else:
+            return None
+    except (OSError, zlib.error, EOFError, ValueError, struct.error):
+        return None
+    if len(data) != info.file_size or zlib.crc32(data) != info.CRC:
+        return None
+    return data
 
 
 # -- tar ---------------------------------------------------------------------------------------------
@@ -373,3 +474,20 @@ def _scan_compressed(head: bytes, source: Source, ctx: ScanContext, budget: _Bud
             ctx.report(R_BOMB, source, f"{compressed} bytes inflate to at least {len(data)} "
                        f"(ratio {len(data) // compressed}:1)")
         _nested(data, f"{source.display}!<{kind}>", ctx, source)
+
+
+def report_flagged_member(m: zipread.Member, data: bytes, source: Source, ctx: ScanContext, display: str) -> None:
+    """For the model-container scanners (torch, npz), which read members with the flag bits ignored: a member
+    whose bits claim encryption though its bytes are plain is a scanner-evasion trick; one that really is
+    sealed is a model container nobody can vet."""
+    if not m.flags & zipread.REFUSED_FLAGS:
+        return
+    plain = m.crc is not None and len(data) == m.size and zlib.crc32(data) == m.crc
+    if plain:
+        ctx.report(R_FLAGS, source, f"member {m.name!r} sets flag bits {zipread.flag_names(m.flags)} but its data "
+                   f"is plain (CRC matches); it was scanned as {display}", offset=m.header_offset, key=m.name,
+                   evidence=f"flag_bits=0x{m.flags:04x}")
+    else:
+        ctx.report(R_SEALED_MODEL, source, f"member {m.name!r} is sealed ({zipread.flag_names(m.flags)}): its "
+                   "content could not be inspected", offset=m.header_offset, key=m.name,
+                   evidence=f"flag_bits=0x{m.flags:04x}")

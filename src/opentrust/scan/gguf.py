@@ -26,8 +26,10 @@ R_MALFORMED = _rule("malformed", Severity.high, "GGUF file cannot be parsed",
                     "contain; loaders that trust them have overflowed buffers (llama.cpp GGUF CVEs).")
 #: reader problem code -> rule
 PROBLEM_RULES: dict[str, Rule] = {
-    "duplicate-key": _rule("duplicate-key", Severity.medium, "duplicate GGUF metadata key",
-                           "Two entries share a key; loaders disagree on which one wins."),
+    "duplicate-key": _rule("duplicate-key", Severity.high, "duplicate GGUF metadata key",
+                           "Two entries share a key; loaders disagree on which one wins, so the chat template, "
+                           "tokenizer or architecture a reviewer sees need not be the one a loader uses (a parser "
+                           "differential)."),
     "nested-array": _rule("nested-array", Severity.high, "nested GGUF metadata array",
                           "Arrays of arrays are not allowed by llama.cpp and have driven parser bugs."),
     "bad-bool": _rule("bad-bool", Severity.medium, "GGUF boolean not 0 or 1",
@@ -38,8 +40,9 @@ PROBLEM_RULES: dict[str, Rule] = {
                            "ggml tensors have at most 4 dimensions; loaders write dims into fixed arrays."),
     "long-tensor-name": _rule("long-tensor-name", Severity.high, "GGUF tensor name of 64 bytes or more",
                               "ggml stores tensor names in a 64-byte buffer."),
-    "duplicate-tensor": _rule("duplicate-tensor", Severity.medium, "duplicate GGUF tensor name",
-                              "Two tensors share a name; which one is used depends on the loader."),
+    "duplicate-tensor": _rule("duplicate-tensor", Severity.high, "duplicate GGUF tensor name",
+                              "Two tensors share a name; which one is used depends on the loader, so the weights a "
+                              "reviewer inspects need not be the ones that run (a parser differential)."),
     "bad-tensor-type": _rule("bad-tensor-type", Severity.high, "unknown GGUF tensor type",
                              "The tensor type is not a ggml type; size computations are undefined."),
     "misaligned-tensor": _rule("misaligned-tensor", Severity.medium, "misaligned GGUF tensor",

@@ -15,10 +15,11 @@ from typing import Any, Callable
 from opentrust.findings import Severity
 from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, Source
 
-R_UNINSPECTED = Rule("JOBLIB-COMPRESSED-UNINSPECTED", "JoblibCompressedNotInspected", Severity.medium,
+R_UNINSPECTED = Rule("JOBLIB-COMPRESSED-UNINSPECTED", "JoblibCompressedNotInspected", Severity.high,
                      "Compressed joblib file, not inspected",
-                     "The file is compressed with a codec that is not installed here, so its pickle could not be "
-                     "scanned. Install the codec (pip install lz4) and scan again before loading it.")
+                     "The file is compressed with a codec that is not installed here, so its pickle — which "
+                     "joblib.load runs — could not be scanned: a model container nobody vetted is never passed "
+                     "silently. Install the codec (pip install lz4) and scan again before loading it.")
 R_TOO_LARGE = Rule("JOBLIB-DECOMPRESSED-TOO-LARGE", "JoblibDecompressionLimit", Severity.high,
                    "Compressed stream larger than the inspection limit",
                    "Decompression stopped at the size limit (a possible decompression bomb); only the start was "

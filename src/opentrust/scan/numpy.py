@@ -107,6 +107,14 @@ def _scan_npz(source: Source, ctx: ScanContext) -> None:
         if m.name.endswith("/"):
             continue
         display = f"{source.display}!{m.name}"
+        if m.flags & zipread.REFUSED_FLAGS:
+            from opentrust.scan import archive
+
+            try:
+                raw, _ = zipread.read_member(source, m, 1 << 30)
+            except ValueError:
+                raw = b""
+            archive.report_flagged_member(m, raw, source, ctx, display)
         try:
             head, _ = zipread.read_member(source, m, 12 + 4096)
         except ValueError as exc:

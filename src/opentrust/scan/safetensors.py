@@ -56,13 +56,21 @@ R_HOLE = Rule("SAFETENSORS-HOLE", "SafetensorsHole", Severity.medium, "gap betwe
 R_BOUNDS = Rule("SAFETENSORS-OUT-OF-BOUNDS", "SafetensorsOutOfBounds", Severity.high,
                 "tensor data lies past the end of the file",
                 "A tensor's byte range ends after the file does: loaders read out of bounds. " + _help)
+R_AMBIGUOUS = Rule("SAFETENSORS-AMBIGUOUS-HEADER", "SafetensorsAmbiguousHeader", Severity.high,
+                   "safetensors header that loaders read differently",
+                   "The header is ambiguous: a tensor name (or __metadata__) appears twice, or a shape or offset "
+                   "is negative or not an integer. Loaders resolve this differently — one keeps the first "
+                   "duplicate, another the last; one rejects a negative dimension, another wraps it to a huge "
+                   "unsigned size or casts a float — so the weights a reviewer inspects with one tool need not "
+                   "be the weights another loads. That parser differential is how tampered weights are "
+                   "smuggled past review. " + _help)
 R_TRAILING = Rule("SAFETENSORS-TRAILING-DATA", "SafetensorsTrailingData", Severity.medium,
                   "bytes after the last tensor",
                   "The file continues after the last tensor; the extra bytes may be a second payload "
                   "(polyglot file) and are scanned as such. " + _help)
 
-RULES = [R_TRUNCATED, R_HEADER_SIZE, R_HEADER_JSON, R_METADATA, R_DTYPE, R_ENTRY, R_SHAPE, R_OVERLAP,
-         R_HOLE, R_BOUNDS, R_TRAILING]
+RULES = [R_TRUNCATED, R_HEADER_SIZE, R_HEADER_JSON, R_METADATA, R_DTYPE, R_ENTRY, R_AMBIGUOUS, R_SHAPE,
+         R_OVERLAP, R_HOLE, R_BOUNDS, R_TRAILING]
 
 
 def sniff(head: bytes, size: int) -> bool:
@@ -73,13 +81,25 @@ def sniff(head: bytes, size: int) -> bool:
     return n >= 2 and head[9:10] in (b'"', b"}", b" ", b"\n")
 
 
-def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out: dict[str, object] = {}
+class _Pairs(dict):  # type: ignore[type-arg]
+    """A JSON object that remembers its duplicate keys (the last value wins, as in Python's json)."""
+
+    duplicates: list[str]
+
+
+def _keep_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    out = _Pairs()
+    out.duplicates = []
     for k, v in pairs:
         if k in out:
-            raise ValueError(f"duplicate key {k!r}")
+            out.duplicates.append(k)
         out[k] = v
     return out
+
+
+def _ambiguous_number(v: object) -> bool:
+    """A shape or offset that is negative or not a plain integer (bool, float, huge)."""
+    return type(v) is not int or v < 0 or v >= 1 << 64
 
 
 def scan(source: Source, ctx: ScanContext) -> None:
@@ -100,13 +120,18 @@ def scan(source: Source, ctx: ScanContext) -> None:
         if not text.startswith("{"):
             raise ValueError("the header does not start with '{'")
         stripped = text.rstrip(" ")
-        header = json.loads(stripped, object_pairs_hook=_no_duplicates)
+        header = json.loads(stripped, object_pairs_hook=_keep_duplicates)
         if not isinstance(header, dict):
             raise ValueError("the header is not a JSON object")
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         ctx.report(R_HEADER_JSON, source, f"invalid header: {exc}", offset=8, evidence=raw[:200].decode(
             "utf-8", errors="replace"))
         return
+    dups = getattr(header, "duplicates", [])
+    if dups:
+        ctx.report(R_AMBIGUOUS, source, f"the header names {', '.join(repr(d) for d in dict.fromkeys(dups))} more "
+                   "than once; loaders disagree on which entry they use", offset=8, key=dups[0],
+                   evidence=", ".join(dups)[:500])
 
     meta = header.pop("__metadata__", None)
     if meta is not None and not (isinstance(meta, dict) and all(isinstance(v, str) for v in meta.values())):
@@ -121,6 +146,12 @@ def scan(source: Source, ctx: ScanContext) -> None:
             ctx.report(R_ENTRY, source, f"tensor {name!r} is not an object", offset=8, key=name)
             continue
         dtype, shape, offs = info.get("dtype"), info.get("shape"), info.get("data_offsets")
+        numbers = [*(shape if isinstance(shape, list) else []), *(offs if isinstance(offs, list) else [])]
+        if any(_ambiguous_number(v) for v in numbers if isinstance(v, (int, float))):
+            ctx.report(R_AMBIGUOUS, source, f"tensor {name!r} has a negative or non-integer dimension or offset "
+                       f"(shape {json.dumps(shape)[:80]}, data_offsets {json.dumps(offs)[:80]})", offset=8,
+                       key=name, evidence=json.dumps(info)[:300])
+            continue
         if not (isinstance(shape, list) and all(type(d) is int and d >= 0 for d in shape)) or not (
                 isinstance(offs, list) and len(offs) == 2 and all(type(o) is int and o >= 0 for o in offs)
                 and offs[0] <= offs[1]):

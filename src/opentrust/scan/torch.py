@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from opentrust.findings import Severity
-from opentrust.scan import pickles, zipread
+from opentrust.scan import archive, pickles, zipread
 from opentrust.scan.base import Rule, ScanContext, Source
 from opentrust.scan.pickle_policy import classify
 
@@ -91,6 +91,12 @@ def _scan_zip(source: Source, ctx: ScanContext) -> None:
         if name.endswith("/") or _is_data_member(name):
             continue  # tensor storage: raw bytes torch never unpickles
         display = f"{source.display}!{name}"
+        if m.flags & zipread.REFUSED_FLAGS:  # bits that lie about plain content, or a really sealed member
+            try:
+                raw, _ = zipread.read_member(source, m, MAX_PICKLE_MEMBER)
+            except ValueError:
+                raw = b""
+            archive.report_flagged_member(m, raw, source, ctx, display)
         is_pickle_name = name.endswith((".pkl", ".debug_pkl"))
         is_code = "/code/" in f"/{name}" and name.endswith(".py")
         if not (is_pickle_name or is_code):

@@ -2,7 +2,10 @@
 local file headers when it is not — as torch's own reader copes with some damage — with the damage noted.
 
 Members are read one at a time with a size bound; stored (uncompressed) members are sliced from the
-file without reading the others, so a 400 MB state dict costs only its pickle's bytes.
+file without reading the others, so a 400 MB state dict costs only its pickle's bytes. Flag bits (encryption
+0x1, patch data 0x20, strong encryption 0x40) are ignored when reading, so a member whose bits lie about its
+plain content is still inspected (Python's zipfile and PyTorch 2.13's reader refuse such members; tolerant
+readers do not — ``archive.report_flagged_member`` reports the mismatch).
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ class Member:
     compressed_size: int
     size: int
     data_offset: int | None = None  # known when read from a local header
+    flags: int = 0  # general-purpose bit flags (read_member ignores them, as PyTorch's reader does)
+    crc: int | None = None
 
 
 @dataclass
@@ -58,8 +63,8 @@ def _listing(source: Source) -> ZipListing:
             infos = zf.infolist()
             if len(infos) > MAX_MEMBERS:
                 raise zipfile.BadZipFile(f"{len(infos)} members")
-            return ZipListing([Member(i.filename, i.header_offset, i.compress_type, i.compress_size, i.file_size)
-                               for i in infos])
+            return ZipListing([Member(i.filename, i.header_offset, i.compress_type, i.compress_size, i.file_size,
+                                      flags=i.flag_bits, crc=i.CRC) for i in infos])
     except (zipfile.BadZipFile, OSError, ValueError, EOFError, NotImplementedError, struct.error) as exc:
         return ZipListing(_scan_local_headers(source), damage=f"central directory unusable ({exc})")
 
@@ -84,7 +89,7 @@ def _scan_local_headers(source: Source) -> list[Member]:
                 csize = usize = (nxt if nxt is not None else size) - data_offset
                 if nxt is not None and nxt - data_offset >= 16:
                     csize = usize = nxt - data_offset - 16
-            members.append(Member(name, pos, method, csize, usize, data_offset))
+            members.append(Member(name, pos, method, csize, usize, data_offset, flags=flags, crc=_crc))
             pos = data_offset + csize
             if flags & 0x08:
                 fh.seek(pos)
@@ -135,3 +140,12 @@ def read_member(source: Source, member: Member, limit: int) -> tuple[bytes, bool
                     raise ValueError(f"corrupt deflate data in {member.name}: {exc}") from None
             return bytes(out), len(out) >= limit and (remaining > 0 or bool(d.unconsumed_tail))
         raise ValueError(f"{member.name}: compression method {member.method} not supported for inspection")
+
+
+#: flag bits that make Python's zipfile refuse a member (0x1 encrypted, 0x20 patch data, 0x40 strong encryption)
+REFUSED_FLAGS = 0x1 | 0x20 | 0x40
+
+
+def flag_names(flags: int) -> str:
+    return ", ".join(n for b, n in ((0x1, "0x1 encrypted"), (0x20, "0x20 patch data"),
+                                    (0x40, "0x40 strong encryption")) if flags & b)
