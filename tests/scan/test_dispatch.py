@@ -105,6 +105,11 @@ def test_plugin_registered_scanner_is_dispatched(tmp_path: Path) -> None:
 
 
 def test_text_files_are_not_mistaken_for_pickles(tmp_path: Path) -> None:
-    for text in (b"class Model:\n    pass\n", b"config = 1\n", b"Name,Value\n1,2\n", b"(note) hello\n", b"}\n"):
+    # Python source is recognised as such (and analysed as code), never as a pickle
+    for text in (b"class Model:\n    pass\n", b"config = 1\n", b"#!/usr/bin/env python\nprint(1)\n"):
+        r = scan_bytes(text)
+        assert r.files[0].format == "python" and not r.findings, text
+    for text in (b"Name,Value\n1,2\n", b"(note) hello\n", b"}\n", b"# Model card\n\nThis model (v2) is tiny.\n",
+                 b"torch==2.13.0\nnumpy>=2\n", b"key: value\nlist:\n  - a\n"):
         r = scan_bytes(text)
         assert r.files[0].format == "other" and not r.findings, text

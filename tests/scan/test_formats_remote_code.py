@@ -1,4 +1,4 @@
-"""auto_map remote code: parsed with ast, never imported."""
+"""auto_map remote code and Python files: parsed with ast, never imported, wherever they appear."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ import json
 from pathlib import Path
 
 from opentrust.findings import Severity
-from opentrust.scan import remote_code
-from opentrust.scan.base import ScanContext
+from opentrust.scan.dispatch import scan_paths
 from tests.scan import fixtures_formats as F
 
 
 def _scan(root: Path) -> list[tuple[str, str, Severity, str]]:
-    ctx = ScanContext()
-    remote_code.scan_folder(root, ctx)
-    return [(Path(f.location.path or "").name, f.rule_id, f.severity, f.message) for f in ctx.findings]
+    result = scan_paths([root])
+    return [(Path(f.location.path or "").name, f.rule_id, f.severity, f.message) for f in result.findings]
 
 
 def test_malicious_remote_code(tmp_path: Path) -> None:

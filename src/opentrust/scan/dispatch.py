@@ -35,16 +35,25 @@ R_DEPTH = Rule("SCAN-DEPTH", "ScanNestingTooDeep", Severity.high, "Nesting too d
                "would still run what they contain. Treat the file as unsafe.")
 R_UNREADABLE = Rule("SCAN-UNREADABLE", "ScanUnreadable", Severity.medium, "File could not be read",
                     "The file could not be opened (permissions, broken link). Fix access and scan again.")
-DISPATCH_RULES = [R_BUDGET, R_ERROR, R_DEPTH, R_UNREADABLE]
+R_SKIPPED = Rule("SCAN-SKIPPED", "ScanSkippedSpecialFile", Severity.info, "Not a regular file: skipped unread",
+                 "FIFOs, devices, sockets, links to them, broken links and links to folders are never opened: "
+                 "reading one can block forever or touch hardware, and a link can point anywhere on the machine. "
+                 "A model repository has no reason to hold them, and a loader that opens one by name (a FIFO "
+                 "called pytorch_model.bin) hangs or reads whatever another process writes. Check why it is "
+                 "there; scan what it points to separately if you trust that.")
+DISPATCH_RULES = [R_BUDGET, R_ERROR, R_DEPTH, R_UNREADABLE, R_SKIPPED]
 
 # Scanner modules in sniffing order: strong magic numbers first, weak structural guesses last.
 # Zip files are classified by their member names (torch / npz / keras / generic archive) in ``_scan_zip``.
 SNIFF_ORDER = (
-    "gguf", "numpy", "keras", "safetensors", "torch", "pickles", "joblib", "archive", "savedmodel", "onnx",
+    "gguf", "numpy", "keras", "safetensors", "torch", "pickles", "joblib", "archive", "remote_code",
+    "python_source", "savedmodel", "onnx",
 )
+#: format names shown to users where they differ from the scanner module's name
+FORMAT_NAMES = {"remote_code": "hf-config", "python_source": "python"}
 ZIP_ROUTES = ("torch", "numpy", "keras", "archive")
 ALL_MODULES = ("pickles", "torch", "numpy", "joblib", "gguf", "keras", "safetensors", "archive", "savedmodel",
-               "onnx", "remote_code", "templates")
+               "onnx", "remote_code", "python_source", "templates")
 
 _modules: dict[str, ModuleType | None] = {}
 
@@ -103,6 +112,7 @@ class ScanResult:
     findings: list[Finding] = field(default_factory=list)
     seconds: float = 0.0
     bytes_read: int = 0
+    roots: list[str] = field(default_factory=list)  # the paths the scan was asked for (tables show paths relative)
 
     def to_dict(self) -> dict[str, Any]:
         from opentrust.scan.report import to_json_dict
@@ -155,6 +165,7 @@ def dispatch(source: Source, ctx: ScanContext) -> str:
         mod = scanner(fmt)
         assert mod is not None
         mod.scan(source, ctx)
+        fmt = FORMAT_NAMES.get(fmt, fmt)
     ctx.formats[source.display] = fmt
     return fmt
 
@@ -199,9 +210,10 @@ def make_nested(max_depth: int) -> Callable[[Source, ScanContext], None]:
 
 
 def scan_source(source: Source, *, seconds: float = DEFAULT_FILE_SECONDS, max_bytes: int = DEFAULT_MAX_BYTES,
-                max_depth: int = 4) -> tuple[str, ScanContext]:
+                max_depth: int = 4, walked: bool = False) -> tuple[str, ScanContext]:
     """Scan one top-level file or blob with its own budget. Never raises on hostile input."""
-    ctx = ScanContext(deadline=time.monotonic() + seconds, max_depth=max_depth, max_total_bytes=max_bytes)
+    ctx = ScanContext(deadline=time.monotonic() + seconds, max_depth=max_depth, max_total_bytes=max_bytes,
+                      walked=walked)
     ctx.scan_nested = make_nested(max_depth)
     fmt = "other"
     try:
@@ -228,18 +240,43 @@ def scan_bytes(data: bytes, display: str = "<bytes>", **budget: Any) -> ScanResu
     return _result([(display, fmt, len(data), ctx, time.perf_counter() - start)], start)
 
 
-def iter_files(paths: Iterable[Path]) -> Iterable[tuple[Path, str]]:
-    """Every regular file under ``paths`` (folders recursively, sorted, directory symlinks not followed)."""
+@dataclass
+class Entry:
+    """One path to scan: a regular file, or a path that is skipped unread (``skip`` says why)."""
+
+    path: Path
+    display: str
+    walked: bool  # found by walking a folder argument
+    skip: str | None = None
+
+
+def _skip_reason(path: Path) -> str | None:
+    """Why a path is not read: it is (or links to) a FIFO, device, socket or folder, or is a broken link.
+    ``os.stat`` never blocks, not even on a FIFO."""
+    from opentrust.scan.base import special_kind
+
+    try:
+        kind = special_kind(os.stat(path).st_mode)
+    except OSError as exc:
+        return f"broken link or unreadable ({exc.strerror or exc})" if path.is_symlink() else None
+    if kind is None:
+        return None
+    return f"a link to a {kind}" if path.is_symlink() else f"a {kind}"
+
+
+def iter_files(paths: Iterable[Path]) -> Iterable[Entry]:
+    """Every file under ``paths`` (folders recursively, sorted, directory symlinks not followed); FIFOs,
+    devices, sockets, links to them, broken links and links to folders come back with ``skip`` set."""
     for root in paths:
         if root.is_dir():
             for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
                 dirnames.sort()
-                for fn in sorted(filenames):
+                links = sorted(d for d in dirnames if (Path(dirpath) / d).is_symlink())
+                for fn in sorted(filenames + links):
                     p = Path(dirpath) / fn
-                    if p.is_file():
-                        yield p, str(p)
+                    yield Entry(p, str(p), True, _skip_reason(p))
         else:
-            yield root, str(root)
+            yield Entry(root, str(root), False, _skip_reason(root))
 
 
 def scan_paths(paths: list[Path], *, seconds: float = DEFAULT_FILE_SECONDS, max_bytes: int = DEFAULT_MAX_BYTES,
@@ -248,22 +285,32 @@ def scan_paths(paths: list[Path], *, seconds: float = DEFAULT_FILE_SECONDS, max_
     start = time.perf_counter()
     files = list(iter_files(paths))
     per_file: list[tuple[str, str, int, ScanContext, float]] = []
-    for i, (path, display) in enumerate(files):
+    for i, entry in enumerate(files):
+        path, display = entry.path, entry.display
         if progress:
             progress(f"scan: {path.name}", i, len(files))
         t0 = time.perf_counter()
+        if entry.skip is not None:
+            ctx = ScanContext()
+            ctx.report(R_SKIPPED, Source(display=display, path=path), f"Not read: {entry.skip}.",
+                       evidence=entry.skip)
+            per_file.append((display, "skipped", 0, ctx, time.perf_counter() - t0))
+            continue
         try:
             size = path.stat().st_size
         except OSError:
             size = 0
-        fmt, ctx = scan_source(Source(display=display, path=path), seconds=seconds, max_bytes=max_bytes)
+        fmt, ctx = scan_source(Source(display=display, path=path), seconds=seconds, max_bytes=max_bytes,
+                               walked=entry.walked)
         per_file.append((display, fmt, size, ctx, time.perf_counter() - t0))
     for root in paths:
         if root.is_dir():
             per_file.extend(_scan_folder(root, seconds))
     if progress:
         progress("scan: done", len(files), len(files))
-    return _result(per_file, start)
+    res = _result(per_file, start)
+    res.roots = [str(p) for p in paths]
+    return res
 
 
 def _scan_folder(root: Path, seconds: float) -> list[tuple[str, str, int, ScanContext, float]]:

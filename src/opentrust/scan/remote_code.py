@@ -1,12 +1,14 @@
-"""Hugging Face ``auto_map``: Python code the loader imports with ``trust_remote_code=True``.
+"""Hugging Face ``auto_map`` and Python source: code the loader imports with ``trust_remote_code=True``.
 
 ``config.json`` / ``tokenizer_config.json`` (and ``processor_config.json`` …) may map Auto classes to
 ``module.Class`` in the model folder; transformers copies those ``.py`` files (and every file they import
 relatively) into its module cache and imports them — module-level code runs at once, the rest when the
-model is built. We parse them with ``ast`` (never import them) and report:
+model is built. A config is recognised by content wherever it appears (a folder, a file given alone, an
+archive member). Any Python file of a model repository is code users run, so ``python_source`` analyses
+every one with the same rules. We parse with ``ast`` (never import) and report:
 
 * the ``auto_map`` itself (low: remote code is required to use this model at all);
-* references to code in another repository (``org/repo--module.Class``) that cannot be inspected here;
+* references to code in another repository (``owner/repo--module.Class``): high, downloaded and run unvetted;
 * referenced files that are missing;
 * imports of process / network / code-loading modules, and calls of ``eval``/``exec``/``os.system``/
   ``subprocess``/``socket``/``requests``/``urllib`` …;
@@ -17,16 +19,13 @@ from __future__ import annotations
 
 import ast
 import json
-import os
 import warnings
 from pathlib import Path
 from typing import Any
 
 from opentrust.findings import Severity
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Source, read_regular
 
-CONFIG_FILES = ("config.json", "tokenizer_config.json", "processor_config.json", "preprocessor_config.json",
-                "feature_extractor_config.json", "image_processor_config.json", "generation_config.json")
 MAX_CONFIG = 32 * 1024 * 1024
 MAX_SOURCE = 8 * 1024 * 1024
 MAX_FILES = 200  # code files followed through relative imports
@@ -77,10 +76,13 @@ _help = ("Loading requires trust_remote_code=True, which imports this code with 
          "referenced files before loading, pin the revision, or use a model supported natively.")
 R_AUTO_MAP = Rule("REMOTE-CODE-AUTO-MAP", "RemoteCodeAutoMap", Severity.low, "model requires remote code",
                   "auto_map points the loader at Python files shipped with the model. " + _help)
-R_EXTERNAL = Rule("REMOTE-CODE-EXTERNAL-REPO", "RemoteCodeExternalRepo", Severity.medium,
-                  "remote code lives in another repository",
-                  "auto_map references code in another repository (repo--module.Class), downloaded at load "
-                  "time and not inspectable here. " + _help)
+R_EXTERNAL = Rule("REMOTE-CODE-EXTERNAL-REPO", "RemoteCodeExternalRepo", Severity.high,
+                  "remote code comes from another repository",
+                  "auto_map references code in another repository (owner/repo--module.Class): transformers "
+                  "downloads that module from the other repository at load time and runs it with "
+                  "trust_remote_code=True. Its author can change it at any moment and nothing in this folder "
+                  "shows what it does. Vet that repository's code at a pinned revision and copy it into the model "
+                  "folder, or do not load with trust_remote_code. " + _help)
 R_MISSING = Rule("REMOTE-CODE-MISSING-FILE", "RemoteCodeMissingFile", Severity.medium,
                  "remote code file missing",
                  "auto_map references a module that is not in the folder; the loader would fetch it from the "
@@ -102,61 +104,53 @@ R_SYNTAX = Rule("REMOTE-CODE-UNPARSABLE", "RemoteCodeUnparsable", Severity.mediu
 RULES = [R_AUTO_MAP, R_EXTERNAL, R_MISSING, R_IMPORT, R_EXEC, R_SIDE_EFFECT, R_SYNTAX]
 
 
+#: keys that mark a JSON file as a Hugging Face config (one of them appears in the first bytes of any config)
+_CONFIG_KEYS = (b'"auto_map"', b'"model_type"', b'"architectures"', b'"_name_or_path"', b'"tokenizer_class"',
+                b'"processor_class"', b'"feature_extractor_type"', b'"image_processor_type"', b'"transformers_version"')
+
+
 def sniff(head: bytes, size: int) -> bool:
-    """auto_map is a folder-level property (config + code files): analysed by ``scan_folder`` only."""
-    return False
+    """A Hugging Face config (config.json, tokenizer_config.json ...): a JSON object with a config key."""
+    text = head.lstrip(b" \t\r\n\xef\xbb\xbf")
+    return text[:1] == b"{" and size <= MAX_CONFIG and any(k in head for k in _CONFIG_KEYS)
 
 
 def scan(source: Source, ctx: ScanContext) -> None:
-    return None
+    """A config wherever it appears — in a folder, given alone, or inside an archive: its ``auto_map``.
 
-
-def scan_folder(root: Path, ctx: ScanContext) -> None:
-    if not root.is_dir():
+    Referenced code files are analysed from here only when they will not be scanned on their own, i.e. when
+    the config was not found by walking its folder (every .py file in a walked folder is scanned as Python).
+    """
+    raw = source.read(0, MAX_CONFIG + 1)
+    if len(raw) > MAX_CONFIG:
         return
-    for cfg in _configs(root):
-        ctx.check_budget()
-        _scan_config(cfg, ctx, root)
-
-
-def _configs(root: Path, limit: int = 10_000) -> list[Path]:
-    out: list[Path] = []
-    seen = 0
-    for dirpath, _dirs, files in os.walk(root):
-        seen += len(files)
-        out.extend(Path(dirpath) / f for f in files if f in CONFIG_FILES)
-        if seen > limit:
-            break
-    return sorted(out)
-
-
-def _display(path: Path, root: Path) -> str:
-    """Paths as the dispatcher shows them: the path as walked from the folder the user named."""
-    return str(path)
-
-
-def _scan_config(cfg: Path, ctx: ScanContext, root: Path) -> None:
     try:
-        if cfg.stat().st_size > MAX_CONFIG:
-            return
-        doc = json.loads(cfg.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return
+        doc = json.loads(raw)
+    except (ValueError, RecursionError):
+        return  # not a valid config: loaders reject it too
+    folder = source.path.parent if source.path is not None else None
+    report_auto_map(doc, source, ctx, folder, follow_code=folder is not None and not ctx.walked)
+
+
+def report_auto_map(doc: Any, source: Source, ctx: ScanContext, folder: Path | None, *,
+                    follow_code: bool) -> None:
     auto_map = doc.get("auto_map") if isinstance(doc, dict) else None
     if not isinstance(auto_map, dict) or not auto_map:
         return
-    source = Source(display=_display(cfg, root), path=cfg)
     refs: list[tuple[str, str]] = []  # (auto class, reference)
     for auto_cls, value in auto_map.items():
         values = value if isinstance(value, list) else [value]
         refs.extend((str(auto_cls), v) for v in values if isinstance(v, str) and v)
     ctx.report(R_AUTO_MAP, source, f"auto_map maps {len(refs)} class(es) to code in the model folder",
                key="auto_map", evidence=json.dumps(auto_map)[:1000])
-    folder = cfg.parent
     modules: dict[Path, str] = {}
     for auto_cls, ref in refs:
         if "--" in ref:
-            ctx.report(R_EXTERNAL, source, f"{auto_cls} -> {ref}", key=f"auto_map.{auto_cls}", evidence=ref)
+            repo, _, target = ref.partition("--")
+            module = target.rsplit(".", 1)[0] if "." in target else target
+            ctx.report(R_EXTERNAL, source, f"{auto_cls} -> {ref}: loading downloads {module}.py from the "
+                       f"repository {repo} and runs it; that code is not in this folder and nobody vetted it here",
+                       key=f"auto_map.{auto_cls}", evidence=ref, repository=repo)
             continue
         module = ref.rsplit(".", 1)[0] if "." in ref else ref
         parts = module.split(".")
@@ -164,12 +158,16 @@ def _scan_config(cfg: Path, ctx: ScanContext, root: Path) -> None:
             ctx.report(R_MISSING, source, f"{auto_cls} -> {ref}: not a module path", key=f"auto_map.{auto_cls}",
                        evidence=ref)
             continue
+        if folder is None:
+            continue  # inside an archive: the code files are members, scanned on their own
         path = folder.joinpath(*parts).with_suffix(".py")
         if not path.is_file():
             ctx.report(R_MISSING, source, f"{auto_cls} -> {ref}: {path.name} is not in the folder",
                        key=f"auto_map.{auto_cls}", evidence=ref)
             continue
         modules.setdefault(path, ref)
+    if not follow_code or folder is None:
+        return
     # Follow relative imports as transformers does (get_relative_import_files).
     queue = list(modules)
     done: set[Path] = set()
@@ -179,30 +177,41 @@ def _scan_config(cfg: Path, ctx: ScanContext, root: Path) -> None:
             continue
         done.add(path)
         ctx.check_budget()
-        queue.extend(p for p in analyse_file(path, folder, ctx, root) if p not in done)
+        queue.extend(p for p in analyse_file(path, folder, ctx) if p not in done)
 
 
-def analyse_file(path: Path, folder: Path, ctx: ScanContext, root: Path | None = None) -> list[Path]:
+def analyse_file(path: Path, folder: Path, ctx: ScanContext) -> list[Path]:
     """Report what one code file does; return the files it imports relatively (to analyse next)."""
-    source = Source(display=_display(path, root or folder), path=path)
+    source = Source(display=str(path), path=path)  # as the dispatcher shows files: the path as walked
     try:
-        if path.stat().st_size > MAX_SOURCE:
-            ctx.report(R_SYNTAX, source, f"{path.name} is larger than {MAX_SOURCE} bytes")
-            return []
-        text = path.read_bytes().decode("utf-8", errors="replace")
+        raw = read_regular(path, MAX_SOURCE + 1)
+    except OSError:
+        return []
+    return analyse_source(raw, source, ctx, folder=folder, base=path.parent)
+
+
+def analyse_source(raw: bytes, source: Source, ctx: ScanContext, *, folder: Path | None = None,
+                   base: Path | None = None, report_syntax: bool = True) -> list[Path]:
+    """Report what Python source does (parsed with ``ast``, never imported); with ``folder``, return the
+    files of that folder it imports relatively."""
+    name = source.display.replace("\\", "/").rsplit("/", 1)[-1].rsplit("!", 1)[-1]
+    if len(raw) > MAX_SOURCE:
+        ctx.report(R_SYNTAX, source, f"{name} is larger than {MAX_SOURCE} bytes")
+        return []
+    text = raw.decode("utf-8", errors="replace")
+    try:
         with warnings.catch_warnings():  # SyntaxWarnings of the scanned code are not ours to print
             warnings.simplefilter("ignore")
-            tree = ast.parse(text, filename=str(path))
+            tree = ast.parse(text, filename=name)
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        ctx.report(R_SYNTAX, source, f"{path.name}: {type(exc).__name__}: {exc}"[:300])
-        return []
-    except OSError:
+        if report_syntax:
+            ctx.report(R_SYNTAX, source, f"{name}: {type(exc).__name__}: {exc}"[:300])
         return []
     visitor = _CodeVisitor()
     try:
         visitor.visit(tree)
     except RecursionError:
-        ctx.report(R_SYNTAX, source, f"{path.name} nests too deeply to analyse")
+        ctx.report(R_SYNTAX, source, f"{name} nests too deeply to analyse")
         return []
     lines = text.splitlines()
 
@@ -214,20 +223,22 @@ def analyse_file(path: Path, folder: Path, ctx: ScanContext, root: Path | None =
         if severity is not None and severity.rank >= Severity.low.rank:
             ctx.report(R_IMPORT, source, f"imports {module} (line {lineno})", evidence=line(lineno),
                        severity=severity, line=lineno)
-    for name, lineno, toplevel, decorator in visitor.calls:
-        if name in DANGEROUS_CALLS or name.split(".")[-1] in ("system", "popen") and "." in name:
+    for called, lineno, toplevel, decorator in visitor.calls:
+        if called in DANGEROUS_CALLS or called.split(".")[-1] in ("system", "popen") and "." in called:
             when = "at import time" if toplevel else "when called"
-            ctx.report(R_EXEC, source, f"calls {name} {when} (line {lineno})", evidence=line(lineno),
+            ctx.report(R_EXEC, source, f"calls {called} {when} (line {lineno})", evidence=line(lineno),
                        severity=Severity.critical if toplevel else None, line=lineno)
-        elif toplevel and not decorator and not _benign(name):
-            ctx.report(R_SIDE_EFFECT, source, f"calls {name} at import time (line {lineno})", evidence=line(lineno),
-                       line=lineno)
+        elif toplevel and not decorator and not _benign(called):
+            ctx.report(R_SIDE_EFFECT, source, f"calls {called} at import time (line {lineno})",
+                       evidence=line(lineno), line=lineno)
     related: list[Path] = []
+    if folder is None or base is None:
+        return related
     for level, module in visitor.relative:
-        base = path.parent
+        start = base
         for _ in range(level - 1):
-            base = base.parent
-        candidate = base.joinpath(*module.split(".")).with_suffix(".py") if module else None
+            start = start.parent
+        candidate = start.joinpath(*module.split(".")).with_suffix(".py") if module else None
         if candidate is not None and candidate.is_file():
             try:
                 if candidate.resolve().is_relative_to(folder.resolve()):

@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from opentrust.findings import Severity
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Source, read_regular
 
 MAX_TEMPLATE = 1 << 20  # real templates are a few KB; larger ones are reported, not parsed
 
@@ -450,9 +450,9 @@ def scan_folder(root: Path, ctx: ScanContext) -> None:
         ctx.check_budget()
         source = Source(display=str(path), path=path)  # as the dispatcher shows files: the path as walked
         try:
-            if path.stat().st_size > MAX_CONFIG:
+            raw = read_regular(path, MAX_CONFIG + 1)  # never a FIFO or device named like a config
+            if len(raw) > MAX_CONFIG:
                 continue
-            raw = path.read_bytes()
         except OSError:
             continue
         if path.name.endswith(".jinja"):
