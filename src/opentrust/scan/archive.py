@@ -22,9 +22,8 @@ import zipfile
 import zlib
 from typing import IO, Any, Callable
 
-from opentrust.findings import Severity
 from opentrust.scan import zipread
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Severity, Source
 
 MAX_MEMBER = 256 * 1024 * 1024  # largest member held in memory for nested scanning
 MAX_ARCHIVE = 1024**3  # decompressed bytes read from one archive

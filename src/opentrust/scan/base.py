@@ -6,6 +6,10 @@ A format scanner is a module with:
   ``def scan(data: Source, ctx: ScanContext) -> None``  add findings through ``ctx.report``
 Scanners never execute, unpickle, import or render what they read, read only headers and pickle streams
 (never tensor data), and call ``ctx.check_budget()`` in loops so hostile input cannot hang them.
+
+Findings are collected as light ``ScanFinding`` records and turned into ``opentrust.findings.Finding``
+(pydantic) only when a report needs them: pre-commit hooks and CI steps run ``opentrust scan`` once per file,
+and importing pydantic alone costs more than scanning a small file.
 """
 
 from __future__ import annotations
@@ -14,10 +18,76 @@ import os
 import stat
 import time
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from opentrust.findings import Finding, Location, Severity
+if TYPE_CHECKING:
+    from opentrust.findings import Finding
+
+
+class Severity(str, Enum):
+    """The scanner's severities: the values of ``opentrust.findings.Severity`` in a module that does not
+    import pydantic. Both are ``str`` enums, so members compare, hash and validate as each other."""
+
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+    info = "info"
+
+    @property
+    def rank(self) -> int:
+        return ("info", "low", "medium", "high", "critical").index(self.value)
+
+    def at_least(self, other: Any) -> bool:
+        return self.rank >= other.rank
+
+    @classmethod
+    def parse(cls, text: str) -> "Severity | None":
+        """A ``--fail-on`` value (``none``: never fail), as ``opentrust.findings.Severity.parse`` reads it."""
+        text = text.strip().lower()
+        if text == "none":
+            return None
+        if text not in cls.__members__:
+            from opentrust.errors import UserError
+
+            raise UserError(f"unknown severity {text!r}", "use one of: critical, high, medium, low, info, none")
+        return cls(text)
+
+
+@dataclass
+class ScanLocation:
+    path: str | None = None
+    offset: int | None = None
+    key: str | None = None
+    line: int | None = None
+
+
+@dataclass
+class ScanFinding:
+    """What ``ScanContext.report`` records: the fields of ``opentrust.findings.Finding``, without pydantic."""
+
+    rule_id: str
+    severity: Severity
+    title: str
+    message: str
+    location: ScanLocation
+    evidence: str = ""
+    remedy: str = ""
+    check: str = "scan"
+    properties: dict[str, Any] = field(default_factory=dict)
+    risk_ids: list[str] = field(default_factory=list)
+
+    def to_finding(self) -> "Finding":
+        from opentrust.findings import Finding, Location
+
+        loc = self.location
+        return Finding(rule_id=self.rule_id, severity=self.severity.value, title=self.title, message=self.message,
+                       check=self.check, location=Location(path=loc.path, offset=loc.offset, key=loc.key,
+                                                           line=loc.line),
+                       evidence=self.evidence, remedy=self.remedy, risk_ids=list(self.risk_ids),
+                       properties=self.properties)
 
 
 @dataclass(frozen=True)
@@ -119,7 +189,7 @@ class ScanContext:
     depth: int = 0
     max_total_bytes: int = 2 * 1024**3  # decompressed bytes examined across nested members
     bytes_examined: int = 0
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[ScanFinding] = field(default_factory=list)
     formats: dict[str, str] = field(default_factory=dict)  # display path -> detected format
     #: the file was found by walking a folder (its siblings are scanned too), not named on its own
     walked: bool = False
@@ -134,10 +204,12 @@ class ScanContext:
 
     def report(self, rule: Rule, source: Source, message: str, *, offset: int | None = None,
                key: str | None = None, evidence: str = "", severity: Severity | None = None,
-               remedy: str | None = None, **properties: Any) -> Finding:
-        f = Finding(rule_id=rule.id, severity=severity or rule.severity, title=rule.title, message=message,
-                    check="scan", location=Location(path=source.display, offset=offset, key=key),
-                    evidence=evidence[:2000], remedy=remedy if remedy is not None else rule.help,
-                    properties=properties)
+               remedy: str | None = None, **properties: Any) -> ScanFinding:
+        line = properties.get("line") if type(properties.get("line")) is int else None
+        f = ScanFinding(rule_id=rule.id, severity=Severity(severity or rule.severity), title=rule.title,
+                        message=message, location=ScanLocation(path=source.display, offset=offset, key=key,
+                                                               line=line),
+                        evidence=evidence[:2000], remedy=remedy if remedy is not None else rule.help,
+                        properties=properties)
         self.findings.append(f)
         return f

@@ -14,10 +14,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from opentrust.findings import Finding, Severity
-from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, Source
+from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, ScanFinding, Severity, Source
+
+if TYPE_CHECKING:
+    from opentrust.findings import Finding
 
 HEAD_BYTES = 8192
 DEFAULT_FILE_SECONDS = 60.0
@@ -109,10 +111,19 @@ class FileResult:
 @dataclass
 class ScanResult:
     files: list[FileResult] = field(default_factory=list)
-    findings: list[Finding] = field(default_factory=list)
+    records: list[ScanFinding] = field(default_factory=list)  # what the scanners reported (no pydantic)
     seconds: float = 0.0
     bytes_read: int = 0
     roots: list[str] = field(default_factory=list)  # the paths the scan was asked for (tables show paths relative)
+    _findings: "list[Finding] | None" = field(default=None, repr=False)
+
+    @property
+    def findings(self) -> "list[Finding]":
+        """The findings as ``opentrust.findings.Finding`` (built on first use: reports and the audit need
+        them; the CLI's table and JSON read ``records`` and never import pydantic)."""
+        if self._findings is None:
+            self._findings = [r.to_finding() for r in self.records]
+        return self._findings
 
     def to_dict(self) -> dict[str, Any]:
         from opentrust.scan.report import to_json_dict
@@ -346,7 +357,7 @@ def _result(per_file: list[tuple[str, str, int, ScanContext, float]], start: flo
         res.files.append(FileResult(path=display, format=fmt, size=size, findings=len(ctx.findings),
                                     seconds=round(secs, 4), max_severity=worst.value if worst else None,
                                     nested=nested))
-        res.findings.extend(ctx.findings)
+        res.records.extend(ctx.findings)
         res.bytes_read += ctx.bytes_examined
     res.seconds = round(time.perf_counter() - start, 4)
     return res

@@ -8,10 +8,9 @@ error (e.g. a chat template before a corrupt tensor table) is still analysed.
 
 from __future__ import annotations
 
-from opentrust.findings import Severity
 from opentrust.formats.gguf import MAGIC, GGUFError, GGUFFile, parse_gguf
 from opentrust.scan import templates
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Severity, Source
 
 _help = "Do not load this file; re-download or re-convert it from a trusted source."
 

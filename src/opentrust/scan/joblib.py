@@ -12,8 +12,7 @@ import tempfile
 import zlib
 from typing import Any, Callable
 
-from opentrust.findings import Severity
-from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, Source
+from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, Severity, Source
 
 R_UNINSPECTED = Rule("JOBLIB-COMPRESSED-UNINSPECTED", "JoblibCompressedNotInspected", Severity.high,
                      "Compressed joblib file, not inspected",

@@ -19,9 +19,8 @@ import re
 import zipfile
 from typing import Any
 
-from opentrust.findings import Severity
 from opentrust.scan.archive import ARCHIVE_ERRORS
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Severity, Source
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 MAX_CONFIG = 64 * 1024 * 1024

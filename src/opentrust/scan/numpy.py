@@ -8,9 +8,8 @@ import ast
 import struct
 from typing import Any
 
-from opentrust.findings import Severity
 from opentrust.scan import pickles, zipread
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Severity, Source
 
 MAGIC = b"\x93NUMPY"
 MAX_HEADER = 1 << 20  # numpy itself refuses headers above 10 KiB unless told otherwise

@@ -20,9 +20,8 @@ import os
 import re
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from opentrust.findings import Severity
 from opentrust.formats.protobuf import LEN, VARINT, ByteSource, Field, ProtobufError, iter_fields, read_string
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Severity, Source
 
 #: Domains whose kernels ship with the ONNX spec or with stock onnxruntime builds. ``com.microsoft``
 #: (contrib ops such as Attention, QLinear*) and its nchwc/nhwc layout variants are compiled into

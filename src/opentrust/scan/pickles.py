@@ -8,8 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from opentrust.findings import Severity
-from opentrust.scan.base import Rule, ScanContext, Source, open_regular
+from opentrust.scan.base import Rule, ScanContext, Severity, Source, open_regular
 from opentrust.scan.pickle_policy import (
     CALL_WRAPPERS, DECODERS, NESTED_LOADERS, RESOLVERS, SAFE_NAMES, classify, looks_like_function, normalize,
 )

@@ -23,8 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from opentrust.findings import Severity
-from opentrust.scan.base import Rule, ScanContext, Source, read_regular
+from opentrust.scan.base import Rule, ScanContext, Severity, Source, read_regular
 
 MAX_CONFIG = 32 * 1024 * 1024
 MAX_SOURCE = 8 * 1024 * 1024

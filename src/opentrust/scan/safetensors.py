@@ -13,8 +13,7 @@ from __future__ import annotations
 import json
 import struct
 
-from opentrust.findings import Severity
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Severity, Source
 
 MAX_HEADER = 100 * 1024 * 1024  # the bound safetensors itself enforces
 #: bits per element; sub-byte types must fill whole bytes

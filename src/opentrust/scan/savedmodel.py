@@ -12,9 +12,8 @@ graph and only touch the checkpoint the user points at, so they are not reported
 
 from __future__ import annotations
 
-from opentrust.findings import Severity
 from opentrust.formats.protobuf import LEN, VARINT, ByteSource, Field, ProtobufError, iter_fields, read_string
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Severity, Source
 
 #: op name -> (severity, what it does)
 DANGEROUS_OPS: dict[str, tuple[Severity, str]] = {

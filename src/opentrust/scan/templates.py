@@ -35,8 +35,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from opentrust.findings import Severity
-from opentrust.scan.base import Rule, ScanContext, Source, read_regular
+from opentrust.scan.base import Rule, ScanContext, Severity, Source, read_regular
 
 MAX_TEMPLATE = 1 << 20  # real templates are a few KB; larger ones are reported, not parsed
 

@@ -10,9 +10,8 @@ import ast
 import re
 from typing import Any
 
-from opentrust.findings import Severity
 from opentrust.scan import archive, pickles, zipread
-from opentrust.scan.base import Rule, ScanContext, Source
+from opentrust.scan.base import Rule, ScanContext, Severity, Source
 from opentrust.scan.pickle_policy import classify
 
 R_DAMAGED = Rule("TORCH-DAMAGED-ZIP", "TorchDamagedZip", Severity.medium, "Damaged PyTorch zip",
