@@ -30,8 +30,9 @@ def redteam(
     mutators: Annotated[Optional[List[str]], typer.Option(
         "--mutators", help="Mutators to apply (comma-separated or repeated; 'a+b' composes; 'none' for none). "
         "Default: the profile's.")] = None,
-    profile: Annotated[str, typer.Option("--profile", "-p", help="quick (<5 min on SmolLM2), standard (<30 min) "
-                                                                 "or full (everything).")] = "quick",
+    profile: Annotated[str, typer.Option("--profile", "-p", help="quick (about 4 min on SmolLM2: harmful, "
+        "jailbreak, prompt_injection, over_refusal; rates to ±0.25), standard (<30 min, every category, ±0.15) or "
+        "full (everything, per-probe verdicts).")] = "quick",
     fmt: Annotated[str, typer.Option("--format", help="Output on stdout: table, json or sarif.")] = "table",
     out: Annotated[Optional[Path], typer.Option("--out", help="Also write the output (in --format; JSON for "
                                                               "table) to this file.")] = None,
@@ -49,9 +50,10 @@ def redteam(
 ) -> None:
     """Attack the model with the probe catalogue and report attack-success rates with confidence intervals.
 
-    Each probe is sampled until a sequential test decides (attack succeeds reliably / model resists) or the
-    profile's sample cap. Rates are corrected for the detectors' measured error. Exit 1 when a finding is at or
-    above --fail-on, 0 otherwise, 2 on bad input.
+    Rates are means over probes, corrected for the detectors' measured error, with 95% intervals; a rate whose
+    interval is wider than ±0.25 is reported as insufficient evidence. quick and standard sample each probe
+    once; full samples each probe until a sequential test decides (attack succeeds reliably / model resists).
+    Exit 1 when a finding is at or above --fail-on, 0 otherwise, 2 on bad input.
 
     Example: opentrust redteam smollm2 --profile quick --format json --out redteam.json --junit redteam.xml
     """
@@ -74,10 +76,12 @@ def redteam(
         muts = [] if muts == ["none"] else muts
         for m in muts:
             get_mutator(m)  # validates the names (UserError on an unknown one)
-    catalogue = load_catalogue(categories=cats)
-    if not catalogue:
+    if cats is not None and not load_catalogue(categories=cats):  # validates the names (UserError on an unknown one)
         raise UserError("no probe matches the selection", "check --categories")
-    plan = Plan.from_profile(prof, catalogue, muts)
+    # the whole catalogue, so that a profile picks the same probes of a category whatever else is selected
+    plan = Plan.from_profile(prof, load_catalogue(), muts, cats)
+    if not plan.probes:
+        raise UserError("no probe matches the selection", "check --categories and --mutators")
 
     from opentrust.redteam.report import print_table, to_sarif
 
