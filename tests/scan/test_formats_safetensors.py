@@ -107,3 +107,10 @@ def test_structural_ambiguity_fails_the_default_gate(tmp_path: Path) -> None:
     found = json.loads(r.stdout)["findings"]
     amb = [f for f in found if f["rule_id"] == "SAFETENSORS-AMBIGUOUS-HEADER"]
     assert amb and amb[0]["severity"] == "high" and "differential" in amb[0]["remedy"]
+
+
+def test_duplicate_key_inside_a_tensor_entry_is_ambiguous(tmp_path: Path) -> None:
+    raw = b'{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4],"data_offsets":[4,8]}}'
+    p = tmp_path / "inner.safetensors"
+    p.write_bytes(struct.pack("<Q", len(raw)) + raw + b"\0" * 8)
+    assert "SAFETENSORS-AMBIGUOUS-HEADER" in _scan(p)

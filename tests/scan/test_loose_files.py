@@ -134,3 +134,11 @@ def test_file_swapped_for_a_fifo_is_not_opened(tmp_path: Path) -> None:
     os.mkfifo(fifo)
     with pytest.raises(NotRegularFile):
         Source(display="f", path=fifo).read(0, 10)
+
+
+def test_python_with_a_byte_order_mark_and_crlf_is_recognised(tmp_path: Path) -> None:
+    p = tmp_path / "helper"
+    p.write_bytes(b"\xef\xbb\xbf# -*- coding: utf-8 -*-\r\nimport os\r\nos.system('id')\r\n")
+    r = scan_paths([p])
+    assert r.files[0].format == "python"
+    assert ("REMOTE-CODE-EXEC", Severity.critical) in {(f.rule_id, f.severity) for f in r.findings}

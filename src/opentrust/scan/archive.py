@@ -269,7 +269,7 @@ def _scan_zip(source: Source, ctx: ScanContext, budget: _Budget) -> None:
                 if info.flag_bits & zipread.REFUSED_FLAGS:
                     _zip_flagged_member(fh, info, source, ctx, budget, model_container(infos))
                     continue
-                _zip_member(zf, info, source, ctx, budget)
+                _zip_member(zf, info, source, ctx, budget, model_container(infos))
 
 
 def _zip_layout(infos: list[zipfile.ZipInfo], source: Source, ctx: ScanContext) -> None:
@@ -299,13 +299,14 @@ def _zip_symlink(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source: Source, ctx
 
 
 def _zip_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, source: Source, ctx: ScanContext,
-                budget: _Budget) -> None:
+                budget: _Budget, container: bool = False) -> None:
     name = info.filename
     try:
         with zf.open(info) as member:
             data, more = _read_bounded(member, max(info.file_size, 0) + 1, budget)
-    except NotImplementedError as exc:
-        ctx.report(R_NOT_INSPECTED, source, f"member {name!r}: {exc}", key=name)
+    except NotImplementedError as exc:  # a compression method zipfile cannot decode (AES, deflate64, zstd ...)
+        ctx.report(R_SEALED_MODEL if container else R_NOT_INSPECTED, source, f"member {name!r}: {exc}", key=name,
+                   offset=info.header_offset, evidence=f"compress_type={info.compress_type}")
         return
     except ARCHIVE_ERRORS as exc:
         ctx.report(R_MALFORMED, source, f"member {name!r} unreadable: {type(exc).__name__}: {exc}",

@@ -125,11 +125,7 @@ def report_analysis(a: Analysis, source: Source, ctx: ScanContext, base_offset: 
     for g in a.globals:
         if id(g) in reported_calls:
             continue
-        verdict, reason = classify(g.module, g.name)
-        if verdict == "unknown":
-            found = derived.lookup(g)
-            if found.status == "dangerous":
-                verdict, reason = "dangerous", _derived_reason(found)
+        verdict, reason = derived.classify(g)
         if verdict == "dangerous":
             ctx.report(R_IMPORT, source, f"The pickle imports {_qual(g)} ({reason}).",
                        offset=base_offset + g.offset, evidence=f"{g.opcode} {g.module} {g.name}", symbol=_qual(g))
@@ -172,6 +168,15 @@ class _Derived:
         if key not in self.memo:
             self.memo[key] = lookup(g.module.strip(), name.strip(), check_budget=self.ctx.check_budget)
         return self.memo[key]
+
+    def classify(self, g: Global) -> tuple[str, str]:
+        """``pickle_policy.classify``, with an unknown name that the derived table finds dangerous made so."""
+        verdict, reason = classify(g.module, g.name)
+        if verdict == "unknown":
+            found = self.lookup(g)
+            if found.status == "dangerous":
+                return "dangerous", _derived_reason(found)
+        return verdict, reason
 
 
 def _derived_reason(found: Any) -> str:
@@ -260,11 +265,7 @@ def _judge_resolver(call: Call, source: Source, ctx: ScanContext, base: int, rep
         ctx.report(R_IMPORT, source, f"{_qual(call.func)} resolves a name computed at load time.",
                    offset=base + call.offset, evidence=fmt(call, limit=600), symbol=_qual(call.func))
         return
-    verdict, reason = classify(g.module, g.name)
-    if verdict == "unknown":
-        found = derived.lookup(g)
-        if found.status == "dangerous":
-            verdict, reason = "dangerous", _derived_reason(found)
+    verdict, reason = derived.classify(g)
     if verdict == "dangerous":
         ctx.report(R_IMPORT, source, f"{_qual(call.func)} resolves {g.qualname} at load time ({reason}).",
                    offset=base + call.offset, evidence=fmt(call, limit=600), symbol=g.qualname)

@@ -26,6 +26,7 @@ _FIRST_STATEMENT = re.compile(
 def sniff(head: bytes, size: int) -> bool:
     if not head or b"\x00" in head or size > MAX_SOURCE * 4:
         return False
+    head = head.removeprefix(b"\xef\xbb\xbf")  # a UTF-8 byte-order mark
     if _SHEBANG.match(head):
         return True
     for raw in head.splitlines()[:200]:

@@ -197,7 +197,7 @@ def analyse_source(raw: bytes, source: Source, ctx: ScanContext, *, folder: Path
     if len(raw) > MAX_SOURCE:
         ctx.report(R_SYNTAX, source, f"{name} is larger than {MAX_SOURCE} bytes")
         return []
-    text = raw.decode("utf-8", errors="replace")
+    text = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")  # Python ignores a leading BOM
     try:
         with warnings.catch_warnings():  # SyntaxWarnings of the scanned code are not ours to print
             warnings.simplefilter("ignore")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import struct
+from typing import Any
 
 from opentrust.scan.base import Rule, ScanContext, Severity, Source
 
@@ -80,20 +81,19 @@ def sniff(head: bytes, size: int) -> bool:
     return n >= 2 and head[9:10] in (b'"', b"}", b" ", b"\n")
 
 
-class _Pairs(dict):  # type: ignore[type-arg]
-    """A JSON object that remembers its duplicate keys (the last value wins, as in Python's json)."""
+def _recording_duplicates(found: list[str]) -> Any:
+    """A json object hook that keeps the last of duplicate keys (as Python's json does) and records every
+    duplicate, at any depth: a tensor entry with two data_offsets is as ambiguous as two tensors."""
 
-    duplicates: list[str]
+    def hook(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        out: dict[str, object] = {}
+        for k, v in pairs:
+            if k in out:
+                found.append(k)
+            out[k] = v
+        return out
 
-
-def _keep_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    out = _Pairs()
-    out.duplicates = []
-    for k, v in pairs:
-        if k in out:
-            out.duplicates.append(k)
-        out[k] = v
-    return out
+    return hook
 
 
 def _ambiguous_number(v: object) -> bool:
@@ -119,14 +119,14 @@ def scan(source: Source, ctx: ScanContext) -> None:
         if not text.startswith("{"):
             raise ValueError("the header does not start with '{'")
         stripped = text.rstrip(" ")
-        header = json.loads(stripped, object_pairs_hook=_keep_duplicates)
+        dups: list[str] = []
+        header = json.loads(stripped, object_pairs_hook=_recording_duplicates(dups))
         if not isinstance(header, dict):
             raise ValueError("the header is not a JSON object")
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         ctx.report(R_HEADER_JSON, source, f"invalid header: {exc}", offset=8, evidence=raw[:200].decode(
             "utf-8", errors="replace"))
         return
-    dups = getattr(header, "duplicates", [])
     if dups:
         ctx.report(R_AMBIGUOUS, source, f"the header names {', '.join(repr(d) for d in dict.fromkeys(dups))} more "
                    "than once; loaders disagree on which entry they use", offset=8, key=dups[0],

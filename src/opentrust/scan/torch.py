@@ -26,7 +26,7 @@ R_CUSTOM_OP = Rule("TORCH-SCRIPT-CUSTOM-OP", "TorchScriptCustomOp", Severity.med
                    "TorchScript uses a custom operator namespace",
                    "Custom operators come from native libraries the loading process must provide; check where "
                    "the library comes from before loading.")
-R_MEMBER = Rule("TORCH-MEMBER-UNREADABLE", "TorchMemberUnreadable", Severity.medium,
+R_MEMBER = Rule("TORCH-MEMBER-UNREADABLE", "TorchMemberUnreadable", Severity.medium,  # high for pickles/code
                 "A PyTorch archive member could not be read",
                 "The member is damaged or uses an unsupported compression; it was not inspected.")
 RULES = [R_DAMAGED, R_SCRIPT_CALL, R_CUSTOM_OP, R_MEMBER]
@@ -115,7 +115,8 @@ def _scan_zip(source: Source, ctx: ScanContext) -> None:
         try:
             data, cut = zipread.read_member(source, m, MAX_PICKLE_MEMBER if is_pickle_name else MAX_CODE_MEMBER)
         except ValueError as exc:
-            ctx.report(R_MEMBER, source, str(exc), key=name, evidence=str(exc))
+            # the checkpoint's pickle or code cannot be inspected: what a loader would run is unknown
+            ctx.report(R_MEMBER, source, str(exc), key=name, evidence=str(exc), severity=Severity.high)
             continue
         ctx.bytes_examined += len(data)
         member_src = Source(display=display, data=data)
