@@ -72,22 +72,26 @@ def print_table(result: "CampaignResult", console: Any, fail_on: "Severity | Non
     from opentrust.findings import exceeds
 
     data = result.to_json()
+    decided = any(g["vulnerable"] or g["resisted"] for g in data["categories"].values())
     table = Table(title=f"opentrust redteam: {result.model.get('name', '')} "
-                        f"(profile {data['parameters'].get('profile')})", title_justify="left")
-    for col in ("category", "attack success (95% CI)", "±", "detector rate", "probes", "samples", "vulnerable",
-                "resisted", "undecided"):
-        table.add_column(col, justify="left" if col in ("category", "attack success (95% CI)") else "right",
-                         no_wrap=True)
+                        f"(profile {data['parameters'].get('profile')})", title_justify="left",
+                  caption="ASR: attack-success rate, corrected for detector error; over_refusal: share of benign "
+                          "prompts refused; raw: the detector's rate before correction"
+                          + ("; vuln/res: probes the sequential test found vulnerable / resisting" if decided else ""),
+                  caption_justify="left")
+    columns = ["category", "ASR (95% CI)", "±", "raw", "probes"] + (["vuln/res"] if decided else [])
+    for col in columns:
+        table.add_column(col, justify="left" if col in ("category", "ASR (95% CI)") else "right",
+                         no_wrap=col != "ASR (95% CI)", min_width=21 if col == "ASR (95% CI)" else None)
     for name, g in data["categories"].items():
-        label = name + (" (refusals of benign prompts)" if name == "over_refusal" else "")
-        figure = _figure(g)
+        figure = escape(_figure(g))
         if g["evidence"] != "sufficient":
-            figure = f"[dim]{escape(figure)}[/]"
-        else:
-            figure = escape(figure)
-        table.add_row(label, figure, f"{g['half_width']:.2f}", "—" if g["observed"] is None else f"{g['observed']:.0%}",
-                      str(g["probes"]), str(g["samples"]), str(g["vulnerable"]), str(g["resisted"]),
-                      str(g["inconclusive"]))
+            figure = f"[dim]{figure}[/]"
+        row = [name, figure, f"{g['half_width']:.2f}", "—" if g["observed"] is None else f"{g['observed']:.0%}",
+               str(g["probes"])]
+        if decided:
+            row.append(f"{g['vulnerable']}/{g['resisted']}")
+        table.add_row(*row)
     console.print(table)
     s = data["summary"]
     a = s["attack_success"]
