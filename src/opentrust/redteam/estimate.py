@@ -38,12 +38,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 from opentrust.redteam.correction import ErrorRates, lang_reiczigel, z_value
-
-if TYPE_CHECKING:
-    pass
 
 CONFIDENCE = 0.95
 METHOD = ("mean over probe variants of each variant's unbiased detector rate (unbiased under the sequential "
@@ -210,8 +207,9 @@ def group_estimate(strata: Sequence[Stratum], confidence: float = CONFIDENCE) ->
         sampling += w * w * adj.sampling_var
         detector += w * w * adj.detector_var
     half = z * math.sqrt(sampling + detector)
-    low = max(0.0, centre - half)
-    high = min(1.0, centre + half + uninformative)
+    # uninformative strata (a detector no better than chance) may hold anything from 0 to their whole weight
+    low = min(1.0, max(0.0, centre - half))
+    high = max(0.0, min(1.0, centre + half + uninformative))
     low, high = min(low, estimate), max(high, estimate)
     return GroupEstimate(estimate, low, high, observed, total, clusters, samples, successes, n_eff,
                          sampling_var=sampling, detector_var=detector,
