@@ -174,3 +174,13 @@ def test_the_old_method_fails_under_clustering_where_the_new_one_holds() -> None
 def test_the_new_interval_is_narrower_for_one_sample_per_probe() -> None:
     o = simulate(Point(0.5, "harmful-like", 44, 0.0, 1), 200, seed=3)
     assert o.half_new < 0.8 * o.half_old and o.half_new <= 0.25
+
+
+def test_a_detector_no_better_than_chance_leaves_its_share_open() -> None:
+    coin = ErrorRates("coin", tp=50, fp=50, tn=50, fn=50)
+    alone = group_estimate([Stratum("coin", coin, units([1.0] * 10 + [0.0] * 10))])
+    assert not alone.informative and (alone.low, alone.high) == (0.0, 1.0)
+    half = group_estimate([Stratum("canary", CANARY_LIKE, units([0.0] * 20)),
+                           Stratum("coin", coin, units([1.0] * 10 + [0.0] * 10))])
+    assert half.low == 0.0 and half.high >= 0.5  # the coin's half of the probes may all have succeeded
+    assert precision(half, 0.25)["reason"].startswith("the detector is not informative")
