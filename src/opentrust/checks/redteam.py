@@ -1,8 +1,10 @@
-"""Audit check "redteam": the quick red-team profile (probes × mutators, see opentrust.redteam.profiles).
+"""Audit check "redteam": the red-team profile of the audit's name (quick or standard; see
+opentrust.redteam.profiles — quick covers harmful requests, jailbreaks, prompt injection and over-refusal).
 
 The Section shows a heat map of attack-success rates (categories × techniques), the per-category rates with
-detector-corrected intervals, the worst examples with the detector's reason, and findings mapped to OWASP
-LLM Top 10 2025, AILuminate hazards and IBM AI Risk Atlas ids.
+detector-corrected intervals (figures whose interval is wider than ±0.25 are shown as "insufficient evidence"),
+where each detector's error figures come from, the worst examples with the detector's reason, and findings
+mapped to OWASP LLM Top 10 2025, AILuminate hazards and IBM AI Risk Atlas ids.
 """
 
 from __future__ import annotations
