@@ -290,25 +290,34 @@ def run_modelscan(root: Path, out: Path) -> tuple[float, dict[str, list[tuple[st
     return wall, hits
 
 
-_PICKLESCAN_DRIVER = r"""
-import logging, os, sys
+#: the files of a folder, sorted, as the drivers below walk it (run inside each peer's venv)
+_WALK = r"""
+import os
+
+
+def files(root):
+    for dp, dns, fns in os.walk(root):
+        dns.sort()
+        for fn in sorted(fns):
+            p = os.path.join(dp, fn)
+            if os.path.isfile(p):
+                yield p
+"""
+
+_PICKLESCAN_DRIVER = _WALK + r"""
+import logging, sys
 from picklescan.scanner import SafetyLevel, scan_file_path
 logging.disable(logging.CRITICAL)
-for dp, dns, fns in os.walk(sys.argv[1]):
-    dns.sort()
-    for fn in sorted(fns):
-        p = os.path.join(dp, fn)
-        if not os.path.isfile(p):
-            continue
-        try:
-            res = scan_file_path(p)
-        except Exception as exc:
-            print(f"ERROR: parsing {p}: {type(exc).__name__}")
-            continue
-        for g in res.globals:
-            if g.safety in (SafetyLevel.Dangerous, SafetyLevel.Suspicious):
-                what = "dangerous import" if g.safety == SafetyLevel.Dangerous else "global import"
-                print(f"{p}: {what} '{g.module} {g.name}' FOUND")
+for p in files(sys.argv[1]):
+    try:
+        res = scan_file_path(p)
+    except Exception as exc:
+        print(f"ERROR: parsing {p}: {type(exc).__name__}")
+        continue
+    for g in res.globals:
+        if g.safety in (SafetyLevel.Dangerous, SafetyLevel.Suspicious):
+            what = "dangerous import" if g.safety == SafetyLevel.Dangerous else "global import"
+            print(f"{p}: {what} '{g.module} {g.name}' FOUND")
 """
 
 
@@ -339,33 +348,27 @@ def run_picklescan(root: Path, out: Path) -> tuple[float, dict[str, list[tuple[s
     return wall, hits
 
 
-_FICKLING_DRIVER = r"""
-import json, os, sys, zipfile
+_FICKLING_DRIVER = _WALK + r"""
+import json, sys, zipfile
 from fickling.loader import scan_file, scan_zip_archive
 from fickling.analysis import Severity
-root = sys.argv[1]
 out = {}
-for dp, dns, fns in os.walk(root):
-    dns.sort()
-    for fn in sorted(fns):
-        p = os.path.join(dp, fn)
-        if not os.path.isfile(p):
-            continue
-        try:
-            res = scan_zip_archive(p, graceful=True) if zipfile.is_zipfile(p) else {p: scan_file(p, graceful=True)}
-        except Exception as exc:
-            out[p] = [["error", repr(exc)[:200]]]
-            continue
-        rows = []
-        for r in res.values():
-            if r.errors:
-                rows.append(["error", r.errors[0][:200]])
-            if r.severity >= Severity.LIKELY_UNSAFE:
-                rows.append(["high", r.severity.name])
-            elif r.severity > Severity.LIKELY_SAFE:
-                rows.append(["medium", r.severity.name])
-        if rows:
-            out[p] = rows
+for p in files(sys.argv[1]):
+    try:
+        res = scan_zip_archive(p, graceful=True) if zipfile.is_zipfile(p) else {p: scan_file(p, graceful=True)}
+    except Exception as exc:
+        out[p] = [["error", repr(exc)[:200]]]
+        continue
+    rows = []
+    for r in res.values():
+        if r.errors:
+            rows.append(["error", r.errors[0][:200]])
+        if r.severity >= Severity.LIKELY_UNSAFE:
+            rows.append(["high", r.severity.name])
+        elif r.severity > Severity.LIKELY_SAFE:
+            rows.append(["medium", r.severity.name])
+    if rows:
+        out[p] = rows
 json.dump(out, open(sys.argv[2], "w"))
 """
 
