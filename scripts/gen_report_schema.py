@@ -1,12 +1,15 @@
-"""Regenerate docs/report-schema.json from the Report model (a test fails when it drifts)."""
+"""Regenerate the published JSON Schemas from the result models (tests fail when they drift):
+docs/schemas/<kind>.schema.json for every kind (audit, scan, test, redteam, openness) and docs/report-schema.json
+(the audit's, at the path earlier releases published it)."""
 
-import json
 from pathlib import Path
 
-from opentrust.report.model import json_schema
+from opentrust.results import schema_text, write_schemas
 
-OUT = Path(__file__).resolve().parent.parent / "docs" / "report-schema.json"
+DOCS = Path(__file__).resolve().parent.parent / "docs"
 
 if __name__ == "__main__":
-    OUT.write_text(json.dumps(json_schema(), indent=2, sort_keys=True) + "\n")
-    print(f"wrote {OUT}")
+    for path in write_schemas(DOCS / "schemas"):
+        print(f"wrote {path}")
+    (DOCS / "report-schema.json").write_text(schema_text("audit"))
+    print(f"wrote {DOCS / 'report-schema.json'}")

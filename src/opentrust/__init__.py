@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from opentrust._version import __version__
 
 __all__ = [
     "__version__",
@@ -20,6 +20,8 @@ __all__ = [
     "Target",
     "resolve_target",
     "UserError",
+    "read_result",
+    "RunSession",
 ]
 
 _LAZY = {
@@ -31,6 +33,8 @@ _LAZY = {
     "Target": "opentrust.target",
     "resolve_target": "opentrust.target",
     "UserError": "opentrust.errors",
+    "read_result": "opentrust.results",
+    "RunSession": "opentrust.session",
 }
 
 
@@ -47,4 +51,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from opentrust.errors import UserError
     from opentrust.findings import Finding, Measurement, Severity
     from opentrust.report.model import Report, Section
+    from opentrust.results import read_result
+    from opentrust.session import RunSession
     from opentrust.target import Target, resolve_target

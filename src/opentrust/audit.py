@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from opentrust import __version__
+from opentrust._version import __version__
 from opentrust.checks.base import Check, CheckContext, Profile
 from opentrust.errors import UserError
 from opentrust.findings import Finding, Severity
 from opentrust.plugins import collect, reporters
 from opentrust.report.model import Report, Section, TargetInfo, ToolInfo, utc_now
-from opentrust.store import Store
+from opentrust.session import RunSession
 from opentrust.target import Target, resolve_target
 
 
@@ -49,31 +49,14 @@ def validate_target(target: Target) -> None:
         if fatal:
             raise UserError(f"{gguf} is truncated: {fatal[0].message}",
                             "download the file again (`opentrust scan` shows details)")
-    if target.kind == "endpoint":
-        _probe_endpoint(target)
-
-
-def _probe_endpoint(target: Target) -> None:
-    import httpx
-
-    url = f"{target.base_url}/models"
-    last = ""
-    for attempt in range(3):
-        try:
-            httpx.get(url, timeout=5.0)
-            return  # any HTTP answer means something is listening; generation reports its own errors
-        except httpx.TransportError as exc:
-            last = type(exc).__name__
-            time.sleep(0.5 * (attempt + 1))
-    raise UserError(f"cannot reach the endpoint {target.base_url} ({last})",
-                    "start the server or fix the URL (openai:http://HOST:PORT/v1#MODEL)")
+    # an endpoint is checked when the session fingerprints it: nothing listening is a one-line error there
 
 
 def run_audit(spec: str, out_dir: Path, profile: Profile = "quick", fail_on: Severity | None = Severity.high,
               db: Path | None = None, api_key_env: str | None = None, seed: int = 0, use_cache: bool = True,
-              only: list[str] | None = None, debug: bool = False,
+              only: list[str] | None = None, debug: bool = False, model_id: str | None = None,
               progress: Callable[[str, int, int], None] = lambda d, c, t: None) -> AuditResult:
-    target = resolve_target(spec, api_key_env=api_key_env)
+    target = resolve_target(spec, api_key_env=api_key_env, model_id=model_id)
     validate_target(target)
     checks = registered_checks()
     if only:
@@ -82,36 +65,26 @@ def run_audit(spec: str, out_dir: Path, profile: Profile = "quick", fail_on: Sev
             raise UserError(f"unknown check(s): {', '.join(unknown)}",
                             f"choose from: {', '.join(c.name for c in checks)}")
         checks = [c for c in checks if c.name in only]
-    with Store(db) as store:
-        fingerprint = target.fingerprint(store)
-        parameters: dict[str, Any] = {"profile": profile, "seed": seed, "checks": [c.name for c in checks]}
-        run_id, resumed = store.start_run("audit", target.spec, fingerprint, parameters)
+    parameters: dict[str, Any] = {"profile": profile, "seed": seed, "checks": [c.name for c in checks]}
+    with RunSession(target, "audit", parameters, db=db, use_cache=use_cache, generate=False) as session:
         report = Report(
-            tool=ToolInfo(version=__version__), command="audit", run_id=run_id, created_at=utc_now(),
+            tool=ToolInfo(version=__version__), command="audit", run_id=session.run_id, created_at=utc_now(),
             target=TargetInfo(name=target.name, kind=target.kind, location=target.location, model=target.model,
-                              fingerprint=fingerprint, size_bytes=target.size_bytes),
+                              fingerprint=session.fingerprint, size_bytes=target.size_bytes),
             parameters={**parameters, "use_cache": use_cache, "fail_on": fail_on.value if fail_on else "none"},
         )
-        ctx = CheckContext(target=target, store=store, run_id=run_id, fingerprint=fingerprint, profile=profile,
-                           seed=seed, use_cache=use_cache, progress=progress)
-        try:
-            report.sections = asyncio.run(_run_checks(checks, ctx, debug))
-        except BaseException:
-            store.finish_run(run_id, "interrupted")
-            raise
+        ctx = CheckContext(session=session, profile=profile, seed=seed, progress=progress)
+        report.sections = session.run(lambda: _run_checks(checks, ctx, debug))
         report.finalize(fail_on)
         files = write_report(report, out_dir / target.name)
-        store.finish_run(run_id, "done", report.model_dump_json())
-    return AuditResult(report=report, files=files, resumed=resumed)
+        session.finish(report)
+    return AuditResult(report=report, files=files, resumed=session.resumed)
 
 
 async def _run_checks(checks: list[Check], ctx: CheckContext, debug: bool) -> list[Section]:
     sections = []
-    try:
-        for check in checks:
-            sections.append(await _run_one(check, ctx, debug))
-    finally:
-        await ctx.aclose()
+    for check in checks:
+        sections.append(await _run_one(check, ctx, debug))
     for check, section in zip(checks, sections):
         if section.status in ("ok", "findings"):
             try:

@@ -13,9 +13,9 @@ from opentrust.hookspecs import hookimpl
 
 @hookimpl
 def register_commands(app: Any) -> None:
-    from opentrust.commands import audit, detect, openness, redteam, scan, test
+    from opentrust.commands import audit, detect, history, openness, redteam, scan, test
 
-    for module in (audit, scan, openness, test, redteam, detect):
+    for module in (audit, scan, openness, test, redteam, detect, history):
         module.register(app)
 
 
@@ -30,6 +30,14 @@ def register_checks(register: Callable[[Any], None]) -> None:
 
     for check in (ModelFactsCheck(), ScanCheck(), OpennessCheck(), SmokeCheck(), BehaviourCheck(), RedTeamCheck()):
         register(check)
+
+
+@hookimpl
+def register_backends(register: Callable[[Any], None]) -> None:
+    from opentrust.backends.factories import FakeFactory, LlamaCppFactory, OpenAIHTTPFactory
+
+    for factory in (LlamaCppFactory(), OpenAIHTTPFactory(), FakeFactory()):
+        register(factory)
 
 
 @hookimpl

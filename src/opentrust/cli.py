@@ -6,7 +6,7 @@ No logic lives here; heavy libraries are imported inside the commands that need 
 import sys
 from typing import Any, Optional
 
-from opentrust import __version__
+from opentrust._version import __version__
 
 # No `from __future__ import annotations` here: the typer callback below is defined inside get_app(), and
 # typer reads its parameters from the evaluated annotations.

@@ -27,6 +27,9 @@ FailOnOption = Annotated[str, typer.Option(
     "--fail-on", help="Exit 1 when a finding is at or above this severity: critical|high|medium|low|info|none.")]
 ApiKeyEnvOption = Annotated[Optional[str], typer.Option(
     "--api-key-env", help="Name of the environment variable holding the endpoint's API key.")]
+ModelIdOption = Annotated[Optional[str], typer.Option(
+    "--model-id", help="Endpoints: pin the model's identity (e.g. the weights' digest or a version). Cached "
+    "samples are reused only under the same id. Default: what the server reports about the model.")]
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> None:

@@ -36,7 +36,9 @@ def register_probes(register: Callable[[Any], None]) -> None:
 
 @hookspec
 def register_backends(register: Callable[[Any], None]) -> None:
-    """Register backend factories."""
+    """Register backend factories: ``register(factory)`` with an ``opentrust.backends.base.BackendFactory``
+    (``supports(target)``, ``create(target, **options)``; a ``scheme`` makes ``SCHEME:REST`` a target spec).
+    Plugins are asked before the built-ins."""
 
 
 @hookspec

@@ -1,20 +1,27 @@
-"""What is assessed: a GGUF file, a Hugging Face-style folder, an OpenAI-compatible endpoint or an alias.
+"""What is assessed: a GGUF file, a Hugging Face-style folder, an OpenAI-compatible endpoint or an alias
+(or ``SCHEME:REST`` for a backend plugin that registered a scheme, e.g. the built-in ``fake:`` test backend).
 
 ``resolve_target`` turns what the user typed into a Target; the Target knows its files, its fingerprint
-and which backend can run it.
+and which backend can run it (through the ``register_backends`` hook).
+
+Fingerprints: the sha256 of the weights for files; for an endpoint, its URL and model name plus what the
+server reports about the model (``opentrust.backends.identity``), or the identity the user pinned with
+``--model-id``. An endpoint whose server reports nothing but the name keeps the fingerprint it had before
+identities were probed (URL + name), so samples cached then stay valid.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
 import os
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlparse
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from opentrust.errors import UserError
 
@@ -38,18 +45,25 @@ _READ_CHUNK = 1 << 20
 
 
 class Target(BaseModel):
-    kind: Literal["gguf", "folder", "endpoint"]
+    kind: Literal["gguf", "folder", "endpoint", "plugin"]
     name: str
     spec: str  # what the user typed
     path: Path | None = None
     base_url: str | None = None
     model: str | None = None
     api_key_env: str | None = None
+    #: endpoints and plugin targets: an identity the user pinned (--model-id) instead of what the server reports
+    model_id: str | None = None
+    #: plugin targets: the backend scheme (``fake`` for ``fake:echo``)
+    scheme: str | None = None
+    _identity: Any = PrivateAttr(default=None)
 
     @property
     def location(self) -> str:
         if self.kind == "endpoint":
             return f"{self.base_url}#{self.model}"
+        if self.kind == "plugin":
+            return self.spec
         return str(self.path)
 
     @property
@@ -64,7 +78,7 @@ class Target(BaseModel):
 
     @property
     def can_generate(self) -> bool:
-        return self.kind == "endpoint" or self.gguf_path is not None
+        return self.kind in ("endpoint", "plugin") or self.gguf_path is not None
 
     def weight_files(self) -> list[Path]:
         if self.kind == "gguf" and self.path:
@@ -78,10 +92,41 @@ class Target(BaseModel):
         files = self.weight_files()
         return sum(p.stat().st_size for p in files) if files else None
 
+    def api_key(self) -> str | None:
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        if self.api_key_env and not key:
+            raise UserError(f"environment variable {self.api_key_env} is not set",
+                            f"export {self.api_key_env}=<your API key> or drop --api-key-env")
+        return key
+
+    def identity(self) -> dict[str, Any]:
+        """What identifies the model beyond its name (endpoints: probed once; see opentrust.backends.identity)."""
+        if self._identity is None:
+            if self.kind == "endpoint":
+                from opentrust.backends.identity import probe_endpoint
+
+                probed = probe_endpoint(self.base_url or "", self.model or "", self.api_key())
+                self._identity = {"model": probed.model, "runtime": probed.runtime}
+            elif self.kind == "plugin":
+                from opentrust.backends.registry import factory_for
+
+                self._identity = {"model": factory_for(self).identity(self), "runtime": {}}
+            else:
+                self._identity = {"model": {}, "runtime": {}}
+        return self._identity  # type: ignore[no-any-return]
+
     def fingerprint(self, store: "Store | None" = None) -> str:
-        """sha256 of the weights (files streamed once, cached by path+size+mtime) or of endpoint+model."""
-        if self.kind == "endpoint":
-            return hashlib.sha256(f"openai:{self.base_url}#{self.model}".encode()).hexdigest()
+        """sha256 of the weights (files streamed once, cached by path+size+mtime); for an endpoint, of its URL,
+        model name and what the server reports about the model, or the pinned ``model_id``."""
+        if self.kind in ("endpoint", "plugin"):
+            name = f"openai:{self.base_url}#{self.model}" if self.kind == "endpoint" else self.spec
+            if self.model_id:
+                return hashlib.sha256(f"{name}\0pinned:{self.model_id}".encode()).hexdigest()
+            reported = self.identity()["model"]
+            if not reported:  # the name is all there is: the fingerprint endpoints had before probing
+                return hashlib.sha256(name.encode()).hexdigest()
+            canonical = json.dumps(reported, sort_keys=True, separators=(",", ":"))
+            return hashlib.sha256(f"{name}\0{canonical}".encode()).hexdigest()
         files = self.weight_files()
         if self.kind == "gguf" or len(files) == 1:
             return file_sha256(files[0], store)
@@ -92,22 +137,11 @@ class Target(BaseModel):
         return combined.hexdigest()
 
     def backend(self, **options: object) -> "Backend":
-        """The backend that generates with this target (imported lazily: llama.cpp is heavy)."""
-        if self.kind == "endpoint":
-            from opentrust.backends.openai_http import OpenAIBackend
+        """A new backend that generates with this target, from the factories registered through the
+        ``register_backends`` hook (built-ins: llama.cpp for GGUF files, OpenAI-compatible HTTP for endpoints)."""
+        from opentrust.backends.registry import factory_for
 
-            key = os.environ.get(self.api_key_env) if self.api_key_env else None
-            if self.api_key_env and not key:
-                raise UserError(f"environment variable {self.api_key_env} is not set",
-                                f"export {self.api_key_env}=<your API key> or drop --api-key-env")
-            return OpenAIBackend(self.base_url or "", self.model or "", api_key=key, **options)  # type: ignore[arg-type]
-        gguf = self.gguf_path
-        if gguf is None:
-            raise UserError(f"{self.spec} has no single GGUF file to run",
-                            "point opentrust at a .gguf file or an openai:<url>#<model> endpoint")
-        from opentrust.backends.llamacpp import LlamaCppBackend
-
-        return LlamaCppBackend(gguf, **options)  # type: ignore[arg-type]
+        return factory_for(self).create(self, **options)
 
 
 def file_sha256(path: Path, store: "Store | None" = None) -> str:
@@ -126,9 +160,21 @@ def file_sha256(path: Path, store: "Store | None" = None) -> str:
     return digest
 
 
-def resolve_target(spec: str, api_key_env: str | None = None) -> Target:
-    """Resolve what the user typed. Raises UserError with a hint when it is not a model."""
-    spec = spec.strip()
+def resolve_target(spec: str, api_key_env: str | None = None, model_id: str | None = None) -> Target:
+    """Resolve what the user typed. Raises UserError with a hint when it is not a model.
+
+    ``model_id`` pins an endpoint's (or plugin target's) identity; files are identified by their content."""
+    target = _resolve(spec.strip(), api_key_env)
+    if model_id is not None:
+        if target.kind not in ("endpoint", "plugin"):
+            raise UserError("--model-id applies to endpoints", "files are identified by their content; drop --model-id")
+        if not model_id.strip():
+            raise UserError("--model-id is empty", "pass the weights' digest or a version, e.g. --model-id sha256:1f2e...")
+        target.model_id = model_id.strip()
+    return target
+
+
+def _resolve(spec: str, api_key_env: str | None) -> Target:
     if not spec:
         raise UserError("no target given", "pass smollm2, a .gguf file, a model folder or openai:<url>#<model>")
     if spec.startswith("openai:"):
@@ -136,6 +182,13 @@ def resolve_target(spec: str, api_key_env: str | None = None) -> Target:
     if spec in ALIASES:
         return _alias(spec)
     path = Path(spec).expanduser()
+    scheme, sep, rest = spec.partition(":")
+    if sep and not path.exists() and re.fullmatch(r"[a-z][a-z0-9_-]*", scheme):
+        from opentrust.backends.registry import schemes
+
+        if scheme in schemes():
+            return Target(kind="plugin", name=_safe_name(spec), spec=spec, model=rest, scheme=scheme,
+                          api_key_env=api_key_env)
     if not path.exists():
         raise UserError(f"{spec}: no such file or folder",
                         f"check the path, or use a built-in alias ({', '.join(ALIASES)})")

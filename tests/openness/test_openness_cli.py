@@ -23,7 +23,7 @@ def test_json_output(tmp_path: Path) -> None:
     proc = run_cli("openness", str(folder), "--format", "json")
     assert proc.returncode == 0, proc.stderr
     d = json.loads(proc.stdout)
-    assert d["schema_version"] == "1.0"
+    assert d["schema_version"] == "1.1" and d["kind"] == "openness"
     assert d["mof"]["class"] == 2 and d["mof"]["label"] == "Class II - Open Tooling Model"
     assert set(d) >= {"mof", "osaid", "licenses", "next_steps"}
     assert set(d["mof"]["progress"]) == {"1", "2", "3"}

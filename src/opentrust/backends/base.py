@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from abc import ABC, abstractmethod
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -78,3 +78,34 @@ class Backend(ABC):
 
     def describe(self) -> dict[str, object]:
         return {"backend": self.name}
+
+    def provenance(self) -> dict[str, object]:
+        """What, besides the model's weights and the request, changes an answer: the backend kind, extra request
+        parameters, the context size, the runtime and its version. Part of every cached sample's key, so a
+        sample is only reused where the same settings would produce it. Override to add your own."""
+        return {"backend": self.name}
+
+
+class BackendFactory(ABC):
+    """Builds the backend that runs a target. Register one with the ``register_backends`` hook.
+
+    Factories are asked in turn, third-party plugins before the built-ins, and the first whose ``supports``
+    says yes builds the backend. ``scheme`` (e.g. ``"fake"``) also makes ``SCHEME:REST`` a target spec that
+    resolves to a target of kind ``plugin`` for this factory. ``target`` is an ``opentrust.target.Target``
+    (typed ``Any`` here: backends sit below targets in the import layers).
+    """
+
+    name: str = ""
+    scheme: str | None = None
+
+    @abstractmethod
+    def supports(self, target: Any) -> bool:
+        """True when this factory can run ``target``."""
+
+    @abstractmethod
+    def create(self, target: Any, **options: object) -> Backend:
+        """A new backend for ``target``; ``options`` are backend settings (e.g. ``concurrency``)."""
+
+    def identity(self, target: Any) -> dict[str, object]:
+        """For ``plugin`` targets: what identifies the model behind the spec (part of its fingerprint)."""
+        return {}

@@ -1,8 +1,11 @@
 """In-process llama.cpp backend (llama-cpp-python), using the chat template stored in the GGUF.
 
-One model instance per process and path (loading takes seconds and hundreds of MB); a lock serialises
-calls into it because a llama.cpp context is not re-entrant, and generation runs in a worker thread so the
-event loop stays free for the store and other backends.
+Loaded models live in a bounded pool keyed by the file's path, size and modification time and the context
+size: a backend holds its model from its first generation until ``aclose``, backends of the same file share
+one instance (loading takes seconds and hundreds of MB), at most ``IDLE_MODELS`` unused models stay loaded for
+the next backend, and a file replaced on disk is loaded afresh rather than served from the old weights — what
+a long-running process (a server, a Ray worker) needs. A lock serialises calls into a model because a
+llama.cpp context is not re-entrant; generation runs in a worker thread so the event loop stays free.
 """
 
 from __future__ import annotations
@@ -12,65 +15,149 @@ import atexit
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from opentrust.backends.base import Backend, Completion, GenerationRequest
 from opentrust.errors import BackendError
 
-_MODELS: dict[tuple[str, int], tuple[Any, threading.Lock]] = {}
-_MODELS_LOCK = threading.Lock()
+IDLE_MODELS = 1
 
 
-def load_model(path: Path, n_ctx: int = 2048) -> tuple[Any, threading.Lock]:
-    """The process-wide model instance for ``path`` and the lock that guards its context."""
-    key = (str(path), n_ctx)
-    with _MODELS_LOCK:
-        if key not in _MODELS:
-            try:
-                from llama_cpp import Llama
-            except ImportError as exc:  # pragma: no cover - a core dependency
-                raise BackendError("llama-cpp-python is not installed", "run `make install`") from exc
-            try:
-                llm = Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 2,
-                            verbose=False, seed=0)
-                if not _MODELS:
-                    atexit.register(close_models)
-                _MODELS[key] = (llm, threading.Lock())
-            except (ValueError, RuntimeError, OSError) as exc:
-                raise BackendError(f"llama.cpp could not load {path}: {exc}",
-                                   "check the file with `opentrust scan`; it may be truncated or unsupported") from exc
-        return _MODELS[key]
+@dataclass
+class _Loaded:
+    llm: Any
+    lock: threading.Lock
+    users: int = 0
+    last_used: float = 0.0
+
+
+class ModelPool:
+    """Loaded llama.cpp models, shared by the backends of one process (see the module docstring)."""
+
+    def __init__(self, idle_max: int = IDLE_MODELS):
+        self.idle_max = idle_max
+        self._models: dict[tuple[str, int, int, int], _Loaded] = {}
+        self._lock = threading.Lock()
+        self._atexit = False
+
+    @staticmethod
+    def key(path: Path, n_ctx: int) -> tuple[str, int, int, int]:
+        st = path.stat()
+        return (str(path.resolve()), st.st_size, st.st_mtime_ns, n_ctx)
+
+    def acquire(self, path: Path, n_ctx: int) -> tuple[tuple[str, int, int, int], Any, threading.Lock]:
+        try:
+            key = self.key(path, n_ctx)
+        except OSError as exc:
+            raise BackendError(f"cannot read {path}: {exc}", "check the model path") from exc
+        with self._lock:
+            entry = self._models.get(key)
+            if entry is None:
+                # the same path with another size or mtime: the file was replaced; drop the old weights
+                for old in [k for k, e in self._models.items() if k[0] == key[0] and k != key and not e.users]:
+                    self._close(old)
+                entry = _Loaded(_load(path, n_ctx), threading.Lock())
+                self._models[key] = entry
+                if not self._atexit:
+                    atexit.register(self.close_all)
+                    self._atexit = True
+            entry.users += 1
+            entry.last_used = time.monotonic()
+            return key, entry.llm, entry.lock
+
+    def release(self, key: tuple[str, int, int, int]) -> None:
+        with self._lock:
+            entry = self._models.get(key)
+            if entry is None:
+                return
+            entry.users = max(0, entry.users - 1)
+            entry.last_used = time.monotonic()
+            idle = sorted((e.last_used, k) for k, e in self._models.items() if not e.users)
+            for _, k in idle[:max(0, len(idle) - self.idle_max)]:
+                self._close(k)
+
+    def loaded(self) -> int:
+        return len(self._models)
+
+    def _close(self, key: tuple[str, int, int, int]) -> None:
+        entry = self._models.pop(key)
+        with entry.lock:
+            entry.llm.close()
+
+    def close_all(self) -> None:
+        """Free every loaded model while the interpreter is still intact: left to ``Llama.__del__`` at
+        shutdown, llama-cpp-python prints an "Exception ignored" traceback (its module globals are gone)."""
+        with self._lock:
+            for key in list(self._models):
+                self._close(key)
+
+
+def _load(path: Path, n_ctx: int) -> Any:
+    try:
+        from llama_cpp import Llama
+    except ImportError as exc:  # pragma: no cover - a core dependency
+        raise BackendError("llama-cpp-python is not installed", "run `make install`") from exc
+    try:
+        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 2, verbose=False, seed=0)
+    except (ValueError, RuntimeError, OSError) as exc:
+        raise BackendError(f"llama.cpp could not load {path}: {exc}",
+                           "check the file with `opentrust scan`; it may be truncated or unsupported") from exc
+
+
+#: the process's pool (one per process: a loaded model is process memory, not state to share across processes)
+POOL = ModelPool()
 
 
 def close_models() -> None:
-    """Free every loaded model while the interpreter is still intact: left to ``Llama.__del__`` at
-    shutdown, llama-cpp-python prints an "Exception ignored" traceback (its module globals are gone)."""
-    with _MODELS_LOCK:
-        for llm, lock in _MODELS.values():
-            with lock:
-                llm.close()
-        _MODELS.clear()
+    POOL.close_all()
+
+
+def runtime_version() -> str:
+    """llama-cpp-python's version (it pins the llama.cpp it builds), read without importing the library."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"llama-cpp-python {version('llama_cpp_python')}"
+    except PackageNotFoundError:  # pragma: no cover - a core dependency
+        return "llama-cpp-python unknown"
 
 
 class LlamaCppBackend(Backend):
     name = "llama.cpp"
     max_concurrency = 1  # one context; more in flight would only queue on the lock
 
-    def __init__(self, path: Path, n_ctx: int = 2048):
+    def __init__(self, path: Path, n_ctx: int = 2048, pool: ModelPool | None = None):
         self.path = Path(path)
         self.n_ctx = n_ctx
+        self.pool = pool or POOL
+        self._held: tuple[tuple[str, int, int, int], Any, threading.Lock] | None = None
+        self._hold_lock = threading.Lock()
 
     def describe(self) -> dict[str, object]:
-        import llama_cpp
+        return {"backend": self.name, "llama_cpp_python": runtime_version().split()[-1], "n_ctx": self.n_ctx}
 
-        return {"backend": self.name, "llama_cpp_python": llama_cpp.__version__, "n_ctx": self.n_ctx}
+    def provenance(self) -> dict[str, object]:
+        return {"backend": self.name, "runtime": runtime_version(), "n_ctx": self.n_ctx}
+
+    def _model(self) -> tuple[Any, threading.Lock]:
+        with self._hold_lock:
+            if self._held is None:
+                self._held = self.pool.acquire(self.path, self.n_ctx)
+            return self._held[1], self._held[2]
+
+    async def aclose(self) -> None:
+        with self._hold_lock:
+            held, self._held = self._held, None
+        if held is not None:
+            self.pool.release(held[0])
 
     async def generate(self, request: GenerationRequest, seed: int | None = None) -> Completion:
         return await asyncio.to_thread(self._generate_sync, request, request.seed if seed is None else seed)
 
     def _generate_sync(self, request: GenerationRequest, seed: int) -> Completion:
-        llm, lock = load_model(self.path, self.n_ctx)
+        llm, lock = self._model()
         with lock:
             # Forget the previous prompt: llama-cpp-python reuses a matching prefix of the KV cache, and a
             # prompt evaluated in different batch splits gives slightly different logits, so without this a

@@ -22,11 +22,12 @@ def free_port() -> int:
 
 @contextmanager
 def llama_server(model: Path, alias: str = "smollm2", n_ctx: int = 2048, timeout_s: float = 180,
-                 log: IO[str] | None = None) -> Iterator[str]:
-    """Yield the server's base URL (``http://127.0.0.1:PORT/v1``); the server is stopped on exit."""
+                 log: IO[str] | None = None, port: int | None = None) -> Iterator[str]:
+    """Yield the server's base URL (``http://127.0.0.1:PORT/v1``); the server is stopped on exit.
+    ``port``: a fixed port (e.g. to restart a server with other weights at the same URL); default: a free one."""
     import httpx
 
-    port = free_port()
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
          "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(n_ctx)],

@@ -41,10 +41,20 @@ class OpenAIBackend(Backend):
         # Server-specific sampling fields (e.g. llama.cpp server's repeat_penalty, which defaults to 1.1
         # there but is absent from the OpenAI API and from our in-process backend).
         self.extra_body = dict(extra_body or {})
+        #: what the server reported about its runtime (opentrust.backends.identity), set by the target
+        self.server_runtime: dict[str, Any] = {}
 
     def describe(self) -> dict[str, object]:
         return {"backend": self.name, "base_url": self.base_url, "model": self.model,
                 "concurrency": self.max_concurrency, "retries": self.retries}
+
+    def provenance(self) -> dict[str, object]:
+        out: dict[str, object] = {"backend": self.name}
+        if self.extra_body:
+            out["extra_body"] = self.extra_body
+        if self.server_runtime:
+            out["server"] = self.server_runtime
+        return out
 
     def _ensure(self) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         # Created lazily inside the running loop: asyncio primitives bind to the loop that first uses them.

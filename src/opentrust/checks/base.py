@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 if TYPE_CHECKING:
     from opentrust.backends.base import Backend
     from opentrust.report.model import Section
     from opentrust.sampler import Sampler
+    from opentrust.session import RunSession
     from opentrust.store import Store
     from opentrust.target import Target
 
@@ -18,32 +19,41 @@ Profile = Literal["quick", "standard"]
 
 @dataclass
 class CheckContext:
-    target: "Target"
-    store: "Store"
-    run_id: str
-    fingerprint: str
+    """What a check receives: the audit's run session (target, store, fingerprint, run, backends, samplers)
+    and the audit's settings."""
+
+    session: "RunSession"
     profile: Profile = "quick"
     seed: int = 0
-    use_cache: bool = True
     #: report progress: (description, completed, total)
     progress: Callable[[str, int, int], None] = lambda desc, done, total: None
-    _backend: "Backend | None" = field(default=None, repr=False)
+
+    @property
+    def target(self) -> "Target":
+        return self.session.target
+
+    @property
+    def store(self) -> "Store":
+        return self.session.store
+
+    @property
+    def run_id(self) -> str:
+        return self.session.run_id
+
+    @property
+    def fingerprint(self) -> str:
+        return self.session.fingerprint
+
+    @property
+    def use_cache(self) -> bool:
+        return self.session.use_cache
 
     def backend(self) -> "Backend":
         """The target's backend, created once and shared by every check of the run."""
-        if self._backend is None:
-            self._backend = self.target.backend()
-        return self._backend
+        return self.session.backend()
 
     def sampler(self, on_sample: Callable[[Any], None] | None = None) -> "Sampler":
-        from opentrust.sampler import Sampler
-
-        return Sampler(self.backend(), self.store, self.fingerprint, run_id=self.run_id,
-                       use_cache=self.use_cache, on_sample=on_sample)
-
-    async def aclose(self) -> None:
-        if self._backend is not None:
-            await self._backend.aclose()
+        return self.session.sampler(on_sample=on_sample)
 
 
 class Check(ABC):

@@ -61,9 +61,7 @@ class BehaviourCheck(Check):
         from opentrust.evals.testrun import TestRun, run_cases_async
 
         cases = self.cases(ctx.profile)
-        results, stats = await run_cases_async(
-            cases, ctx.target, ctx.store, fingerprint=ctx.fingerprint, run_id=ctx.run_id, seed=ctx.seed,
-            use_cache=ctx.use_cache, backend=ctx.backend(), progress=ctx.progress)
+        results, stats = await run_cases_async(cases, ctx.session, seed=ctx.seed, progress=ctx.progress)
         run = TestRun(model={"spec": ctx.target.spec, "name": ctx.target.name, "fingerprint": ctx.fingerprint},
                       results=results, stats=stats, run_id=ctx.run_id)
         out = section(run, self.name, self.title, SEVERITY_BY_SUITE)

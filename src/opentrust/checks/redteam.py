@@ -27,7 +27,7 @@ class RedTeamCheck(Check):
         return None if target.can_generate else "no runnable model (needs a GGUF file or an endpoint)"
 
     def plan(self, profile: str) -> Any:
-        from opentrust.redteam.campaign import Plan
+        from opentrust.redteam.plan import Plan
         from opentrust.redteam.catalogue import load_catalogue
         from opentrust.redteam.profiles import get_profile
 
@@ -43,11 +43,8 @@ class RedTeamCheck(Check):
         from opentrust.redteam.report import section
 
         plan = self.plan(ctx.profile)
-        result = await run_campaign_async(plan, ctx.target, ctx.store, fingerprint=ctx.fingerprint,
-                                          run_id=ctx.run_id, seed=ctx.seed, use_cache=ctx.use_cache,
-                                          backend=ctx.backend(), progress=ctx.progress)
+        result = await run_campaign_async(plan, ctx.session, seed=ctx.seed, progress=ctx.progress)
         result.model = {"spec": ctx.target.spec, "name": ctx.target.name, "fingerprint": ctx.fingerprint}
-        result.run_id = ctx.run_id
         from opentrust.redteam.results import findings_for
 
         result.findings = findings_for(result, self.name, ctx.target.location)

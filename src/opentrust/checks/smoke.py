@@ -66,19 +66,21 @@ class SmokeCheck(Check):
         sampler = ctx.sampler(on_sample=tick)
         requests = [GenerationRequest.chat(prompt, temperature=0.7, top_p=0.95, max_tokens=params["max_tokens"],
                                            seed=ctx.seed) for _, prompt, _ in PROMPTS]
-        if any(not sampler.use_cache or ctx.store.get_sample(ctx.fingerprint, r.cache_key(), i) is None
-               for r in requests for i in range(n)):
+        if any(not sampler.cached(r, i) for r in requests for i in range(n)):
             # One untimed, uncached generation first: the first answers after loading paid for paging the
             # weights in (5.6 s for 9 tokens, then ~1 s), which is loading, not generation speed.
             await ctx.backend().generate(GenerationRequest.chat("Hello", temperature=0.0, max_tokens=1, seed=ctx.seed))
         results = await sampler.many([(r, n) for r in requests])
 
+        # Timings come from samples generated now only: a cached sample's latency was measured in another run,
+        # perhaps on another machine or under another load, and must not pass for a measurement of this one.
         rows, bars, tps_all, latencies = [], [], [], []
         matched = answered = 0
         for (pid, prompt, pattern), completions in zip(PROMPTS, results):
-            tps = [c.tokens_per_second for c in completions if c.tokens_per_second]
+            fresh = [c for c in completions if not c.cached]
+            tps = [c.tokens_per_second for c in fresh if c.tokens_per_second]
             tps_all.extend(tps)
-            latencies.extend(c.latency_s for c in completions)
+            latencies.extend(c.latency_s for c in fresh)
             for i, c in enumerate(completions):
                 ok = bool(re.search(pattern, c.text, re.IGNORECASE | re.DOTALL))
                 matched += ok
@@ -107,47 +109,53 @@ class SmokeCheck(Check):
         # Throughput = all tokens / all generation time (a mean of per-answer ratios would overweight
         # short answers, whose time is mostly prompt processing).
         flat = [c for completions in results for c in completions]
-        timed = [c for c in flat if c.latency_s > 0]
+        reused = sum(c.cached for c in flat)
+        timed = [c for c in flat if c.latency_s > 0 and not c.cached]
         throughput, tput_ci = ratio_interval([float(c.completion_tokens or 0) for c in timed],
                                              [c.latency_s for c in timed])
         throughput = throughput if timed and throughput > 0 else None
         mean_tps, tps_ci = mean_interval(tps_all)
         mean_lat, lat_ci = mean_interval(latencies)
+        fresh_note = f"; {len(timed)} fresh of {total} answers ({reused} reused from the cache are not timed)" \
+            if reused else ""
         match_ci = wilson_interval(matched, total)
         measurements = [
             Measurement(name="smoke.tokens_per_second", value=round(throughput, 2) if throughput else None,
                         unit="tokens/s", n=len(timed), interval=_round(tput_ci) if throughput else None,
                         confidence=0.95 if throughput and tput_ci else None,
                         method="total completion tokens / total generation time (prompt processing included); "
-                        "ratio-estimator Student-t interval over answers",
+                        "ratio-estimator Student-t interval over answers generated in this run" + fresh_note,
                         evidence=evidence(throughput, tput_ci, len(timed), unit="tokens/s"),
                         label="Generation speed"),
             Measurement(name="smoke.tokens_per_second_per_answer", value=round(mean_tps, 2) if tps_all else None,
                         unit="tokens/s", n=len(tps_all), interval=_round(tps_ci), confidence=0.95 if tps_ci else None,
-                        method="mean of completion_tokens/latency per answer, Student-t interval",
+                        method="mean of completion_tokens/latency per answer generated in this run, Student-t "
+                        "interval" + fresh_note,
                         evidence=evidence(mean_tps if tps_all else None, tps_ci, len(tps_all), unit="tokens/s"),
                         label="Speed per answer"),
-            Measurement(name="smoke.latency_s", value=round(mean_lat, 3), unit="s", n=len(latencies),
-                        interval=_round(lat_ci, 3), confidence=0.95 if lat_ci else None,
-                        method="mean wall time per completion, Student-t interval",
-                        evidence=evidence(mean_lat, lat_ci, len(latencies), unit="s"), label="Latency per answer"),
+            Measurement(name="smoke.latency_s", value=round(mean_lat, 3) if latencies else None, unit="s",
+                        n=len(latencies), interval=_round(lat_ci, 3), confidence=0.95 if lat_ci else None,
+                        method="mean wall time per completion generated in this run, Student-t interval" + fresh_note,
+                        evidence=evidence(mean_lat if latencies else None, lat_ci, len(latencies), unit="s"),
+                        label="Latency per answer"),
             Measurement(name="smoke.expected_answer_rate", value=round(matched / total, 3), unit="ratio", n=total,
                         interval=_round(match_ci, 3), confidence=0.95,
                         method="Wilson score interval over all answers (the rate on these five prompts)",
                         evidence=evidence(matched / total, match_ci, total), label="Answers matching the expected pattern"),
-            Measurement(name="smoke.samples_reused", value=float(sampler.reused), unit="samples", n=total,
-                        label="Samples reused from the cache"),
+            Measurement(name="smoke.samples_reused", value=float(reused), unit="samples", n=total,
+                        label="Samples reused from the cache (not timed)"),
         ]
         rate_m, speed_m = measurements[3], measurements[0]
         rate = (f"expected-answer rate: insufficient evidence ({total} answers)"
                 if rate_m.evidence == "insufficient" else
                 f"expected-answer rate {matched / total:.2f} [{match_ci[0]:.2f}, {match_ci[1]:.2f}] ({matched}/{total})")
-        speed = ("" if throughput is None else
+        speed = ("; generation speed: not measured (every answer came from the cache)" if not timed else
+                 "" if throughput is None else
                  f"; generation speed: insufficient evidence ({len(timed)} answers)"
                  if speed_m.evidence == "insufficient" or tput_ci is None else
                  f"; {throughput:.1f} tokens/s [{tput_ci[0]:.1f}, {tput_ci[1]:.1f}]")
-        summary = (f"{answered}/{total} answered; {rate}{speed} ({sampler.generated} generated, "
-                   f"{sampler.reused} from cache).")
+        summary = (f"{answered}/{total} answered; {rate}{speed} ({total - reused} generated, "
+                   f"{reused} from cache).")
         chart_title = ("Tokens per second by prompt (observed mean; 95% interval where the evidence suffices, "
                        "i.e. half-width at most 50% of the mean)")
         return Section(

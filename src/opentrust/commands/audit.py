@@ -7,7 +7,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, DbOption, FailOnOption, STATE, guarded, progress_display, stderr_console
+from opentrust.clikit import ApiKeyEnvOption, ModelIdOption, DbOption, FailOnOption, STATE, guarded, progress_display, stderr_console
 
 
 def register(app: typer.Typer) -> None:
@@ -23,6 +23,7 @@ def audit(
     fail_on: FailOnOption = "high",
     db: DbOption = None,
     api_key_env: ApiKeyEnvOption = None,
+    model_id: ModelIdOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Base seed; sample i uses a seed derived from it.")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Generate fresh samples instead of reusing cached ones.")] = False,
     checks: Annotated[Optional[List[str]], typer.Option("--check", help="Run only this check (repeatable).")] = None,
@@ -42,7 +43,7 @@ def audit(
     console = stderr_console()
     with progress_display(console) as progress:
         result = run_audit(target, out, profile=profile, fail_on=threshold, db=db,  # type: ignore[arg-type]
-                           api_key_env=api_key_env, seed=seed, use_cache=not no_cache, only=checks,
+                           api_key_env=api_key_env, seed=seed, model_id=model_id, use_cache=not no_cache, only=checks,
                            debug=STATE["debug"], progress=progress)
     if result.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, DbOption, FailOnOption, guarded, progress_display, stderr_console
+from opentrust.clikit import ApiKeyEnvOption, ModelIdOption, DbOption, FailOnOption, guarded, progress_display, stderr_console
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +47,7 @@ def redteam(
     judge: Annotated[Optional[str], typer.Option("--judge", help="Optional judge target for the harmful-compliance "
                                                                  "detector (e.g. a guard model endpoint).")] = None,
     api_key_env: ApiKeyEnvOption = None,
+    model_id: ModelIdOption = None,
 ) -> None:
     """Attack the model with the probe catalogue and report attack-success rates with confidence intervals.
 
@@ -88,7 +89,7 @@ def redteam(
     console = stderr_console()
     with progress_display(console) as progress:
         result = run_campaign(plan, target, db=db, seed=seed, use_cache=not no_cache, concurrency=concurrency,
-                              judge=judge, api_key_env=api_key_env, progress=progress)
+                              judge=judge, api_key_env=api_key_env, model_id=model_id, progress=progress)
     if result.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
     data = result.to_json()

@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, DbOption, guarded, progress_display, stderr_console
+from opentrust.clikit import ApiKeyEnvOption, ModelIdOption, DbOption, guarded, progress_display, stderr_console
 
 
 def register(app: typer.Typer) -> None:
@@ -37,6 +37,7 @@ def test(
                                                                  "(default: the model under test).")] = None,
     db: DbOption = None,
     api_key_env: ApiKeyEnvOption = None,
+    model_id: ModelIdOption = None,
 ) -> None:
     """Sample each case until a sequential test decides pass or fail (or max_samples: inconclusive).
 
@@ -72,7 +73,7 @@ def test(
     console = stderr_console()
     with progress_display(console) as progress:
         run = run_cases(cases, model, db=db, seed=seed, use_cache=not no_cache, concurrency=concurrency,
-                        judge=judge, api_key_env=api_key_env,
+                        judge=judge, api_key_env=api_key_env, model_id=model_id,
                         parameters={"suites": [str(p) for p in paths], "tags": tags or []}, progress=progress)
     if run.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")

@@ -56,7 +56,7 @@ class _Base(BaseModel):
         """A copy with {{ var }} templates in its string values rendered (sandboxed)."""
         if not variables:
             return self
-        from opentrust.evals.suite import render
+        from opentrust.evals.templating import render
 
         def walk(value: Any) -> Any:
             if isinstance(value, str):
@@ -72,7 +72,7 @@ class _Base(BaseModel):
         data = {name: walk(getattr(self, name)) for name in type(self).model_fields}
         from pydantic import ValidationError
 
-        from opentrust.evals.suite import TemplateProblem
+        from opentrust.evals.templating import TemplateProblem
 
         try:  # validate again: a rendered value (a regex, a number) must still be valid
             return type(self).model_validate(data)

@@ -22,10 +22,10 @@ from opentrust.evals.verdicts import decision
 from opentrust.stats import clopper_pearson_interval, evidence, mean_rate_interval, pass_at_k, pass_hat_k
 
 if TYPE_CHECKING:
-    from opentrust.backends.base import Backend, GenerationRequest
+    from opentrust.backends.base import GenerationRequest
     from opentrust.evals.suite import CaseSpec
     from opentrust.sampler import Sampler
-    from opentrust.store import Store
+    from opentrust.session import RunSession
 
 MAX_FAILURES_SHOWN = 5
 KS = (1, 5)
@@ -82,46 +82,23 @@ class RunStats:
 
 
 class JudgePool:
-    """Resolves judge target specs to backends once and samples them through the cache (temperature 0)."""
+    """Judges for rubric assertions: each spec's sampler comes from the run's session (cached, linked to the
+    run, backends owned by the session); no spec = the model under test. Greedy: temperature 0, sample 0."""
 
-    def __init__(self, store: "Store | None", default_spec: str | None, fallback: "Sampler | None",
-                 use_cache: bool = True, api_key_env: str | None = None, max_tokens: int = 64):
-        self.store = store
+    def __init__(self, session: "RunSession", default_spec: str | None, api_key_env: str | None = None,
+                 max_tokens: int = 64):
+        self.session = session
         self.default_spec = default_spec
-        self.fallback = fallback
-        self.use_cache = use_cache
         self.api_key_env = api_key_env
         self.max_tokens = max_tokens
-        self._samplers: dict[str, "Sampler"] = {}
-        self._backends: list["Backend"] = []
-
-    def _sampler(self, spec: str | None) -> "Sampler":
-        spec = spec or self.default_spec
-        if spec is None:
-            if self.fallback is None:
-                raise RuntimeError("no judge model configured")
-            return self.fallback
-        if spec not in self._samplers:
-            from opentrust.sampler import Sampler
-            from opentrust.target import resolve_target
-
-            target = resolve_target(spec, api_key_env=self.api_key_env)
-            backend = target.backend()
-            self._backends.append(backend)
-            self._samplers[spec] = Sampler(backend, self.store, target.fingerprint(self.store), use_cache=self.use_cache)
-        return self._samplers[spec]
 
     async def __call__(self, spec: str | None, messages: list[dict[str, str]]) -> str:
         from opentrust.backends.base import GenerationRequest, Message
 
-        sampler = self._sampler(spec)
+        sampler = self.session.judge_sampler(spec or self.default_spec, api_key_env=self.api_key_env)
         req = GenerationRequest(messages=[Message(**m) for m in messages], temperature=0.0, top_p=1.0,  # type: ignore[arg-type]
                                 max_tokens=self.max_tokens, seed=0)
         return (await sampler.sample(req, 0)).text
-
-    async def aclose(self) -> None:
-        for b in self._backends:
-            await b.aclose()
 
 
 class Runner:

@@ -19,6 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from opentrust.errors import UserError
 from opentrust.evals.assertions import Assertion
+from opentrust.evals.templating import TemplateProblem, render
+from opentrust.yamlfile import line_for, read_yaml_lines
+
+__all__ = ["CaseSpec", "Suite", "SuiteFile", "TemplateProblem", "builtin_suite_paths", "json_schema", "load_suite",
+           "load_suites", "render", "schema_text"]
 
 SCHEMA_ID = "https://opentrust.dev/schemas/suite-1.json"
 MAX_INCLUDE_DEPTH = 8
@@ -168,12 +173,13 @@ def load_suite(path: str | Path, _depth: int = 0, _seen: tuple[str, ...] = ()) -
     if _depth > MAX_INCLUDE_DEPTH or str(path.resolve()) in _seen:
         raise UserError(f"{path}: include cycle or includes nested deeper than {MAX_INCLUDE_DEPTH}",
                         "remove the circular include")
-    data, lines = _read_yaml(path)
+    data, lines = read_yaml_lines(path, "suite", "add a 'cases:' list", "a suite must be a mapping with 'cases:'",
+                                  "see docs/suite-schema.json")
     try:
         model = SuiteFile.model_validate(data)
     except ValidationError as exc:
         err = exc.errors()[0]
-        line = _line_for(lines, err["loc"])
+        line = line_for(lines, err["loc"], aliases={"assertions": "assert"})
         where = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
         more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
         raise UserError(f"{path}:{line}: {where or 'suite'}: {err['msg']}{more}",
@@ -245,91 +251,6 @@ def _check_require(require: Require, source: str, case_id: str) -> None:
     if not 0 < p0 - d < p0 + d < 1:
         raise UserError(f"{source}: case {case_id!r}: pass_rate ± indifference = {p0} ± {d} leaves (0, 1)",
                         "lower require.indifference (pass_rate - indifference > 0 and pass_rate + indifference < 1)")
-
-
-class TemplateProblem(ValueError):
-    pass
-
-
-def render(text: str, variables: dict[str, Any]) -> str:
-    """Render ``{{ var }}`` templates in a sandbox; plain text (no braces) is returned unchanged."""
-    if "{{" not in text and "{%" not in text:
-        return text
-    from jinja2 import StrictUndefined, TemplateError
-    from jinja2.sandbox import SandboxedEnvironment
-
-    env = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True)
-    try:
-        return env.from_string(text).render(**variables)
-    except TemplateError as exc:
-        raise TemplateProblem(f"template {text[:60]!r}: {exc}") from None
-
-
-# -- YAML with line numbers --------------------------------------------------------------------------
-def _read_yaml(path: Path) -> tuple[Any, dict[tuple[Any, ...], int]]:
-    """Parse YAML safely and remember the 1-based line of every mapping value and sequence item."""
-    import yaml
-
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: cannot read the suite: {exc}", "pass a UTF-8 YAML file") from None
-    if len(text) > 20_000_000:
-        raise UserError(f"{path}: suite file larger than 20 MB", "split it with include:")
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else 0
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"{path}:{line}: invalid YAML: {problem}", "fix the YAML syntax") from None
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is None:
-        raise UserError(f"{path}:1: the suite is empty", "add a 'cases:' list")
-    data = _to_python(node, (), lines, [0])
-    if not isinstance(data, dict):
-        raise UserError(f"{path}:{node.start_mark.line + 1}: a suite must be a mapping with 'cases:'",
-                        "see docs/suite-schema.json")
-    return data, lines
-
-
-def _to_python(node: Any, at: tuple[Any, ...], lines: dict[tuple[Any, ...], int], budget: list[int]) -> Any:
-    import yaml
-
-    budget[0] += 1
-    if budget[0] > 2_000_000:  # bounded work on hostile input (e.g. alias bombs)
-        raise UserError("suite too large or too deeply aliased", "simplify the suite")
-    lines[at] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        out = {}
-        for key_node, value_node in node.value:
-            key = yaml.SafeLoader(" ").construct_object(key_node) if not isinstance(key_node, yaml.ScalarNode) \
-                else _scalar(key_node)
-            out[key] = _to_python(value_node, at + (key,), lines, budget)
-            lines[at + (key,)] = key_node.start_mark.line + 1
-        return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_to_python(v, at + (i,), lines, budget) for i, v in enumerate(node.value)]
-    return _scalar(node)
-
-
-def _scalar(node: Any) -> Any:
-    import yaml
-
-    loader = yaml.SafeLoader("")
-    return loader.construct_object(node, deep=True)
-
-
-def _line_for(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...]) -> int:
-    path: tuple[Any, ...] = ()
-    best = lines.get((), 1)
-    for part in loc:
-        if part == "assertions":
-            part = "assert"
-        if path + (part,) in lines:
-            path = path + (part,)
-            best = lines[path]
-    return best
 
 
 def schema_text() -> str:

@@ -31,7 +31,7 @@ def build_aibom(result: "OpennessResult", *, store: "Store | None" = None,
     from cyclonedx.model.component import Component, ComponentType
     from cyclonedx.output.json import JsonV1Dot6
 
-    from opentrust import __version__
+    from opentrust._version import __version__
     from opentrust.target import file_sha256
 
     ev = result.evidence

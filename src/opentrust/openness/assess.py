@@ -16,8 +16,10 @@ from opentrust.openness.evidence import (
     from_target,
     is_mot_record,
 )
+from opentrust.openness.next_steps import next_steps
+from opentrust.openness.osaid import verdict
+from opentrust.results.openness import SCHEMA_VERSION  # the version its model reads back
 
-SCHEMA_VERSION = "1.0"
 # A licence file's text outranks a card's tag, which outranks a GGUF key (the text is what binds).
 SOURCE_RANK = {"file": 0, "record": 0, "card": 1, "gguf": 2}
 
@@ -53,6 +55,7 @@ class OpennessResult:
         c = self.classification
         return {
             "schema_version": SCHEMA_VERSION,
+            "kind": "openness",
             "target": {"name": self.evidence.name, "kind": self.evidence.kind, "location": self.evidence.location},
             "mof": {"class": c.mof_class, "label": c.label, "progress": c.progress, "components": self.components,
                     "type_warnings": self.type_warnings(),
@@ -94,14 +97,10 @@ def assess_evidence(ev: Evidence) -> OpennessResult:
     classification = mof.classify(release)
     components = _components(ev, release, classification)
     licences = _licenses(ev, release, classification)
-    result = OpennessResult(evidence=ev, release=release, classification=classification, components=components,
-                            licenses=licences, osaid={}, next_steps=[], conflicts=conflicts)
-    from opentrust.openness.next_steps import next_steps
-    from opentrust.openness.osaid import verdict
-
-    result.osaid = verdict(result)
-    result.next_steps = next_steps(result)
-    return result
+    # built once, complete: the verdict and the next steps read the parts, not a half-built result
+    return OpennessResult(evidence=ev, release=release, classification=classification, components=components,
+                          licenses=licences, osaid=verdict(components), next_steps=next_steps(classification, components),
+                          conflicts=conflicts)
 
 
 def _release(ev: Evidence) -> tuple[mof.Release, list[dict[str, Any]]]:

@@ -6,22 +6,21 @@ Rank: the nearest class first; within a class the cheapest fix first (add a lice
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opentrust.openness import licenses as lic
 from opentrust.openness import mof
 
-if TYPE_CHECKING:
-    from opentrust.openness.assess import OpennessResult
 
 EFFORT = {"unlicensed": (1, "add a licence"), "invalid": (2, "change the licence"), "missing": (3, "publish")}
 
 
-def next_steps(result: "OpennessResult") -> list[dict[str, Any]]:
-    cl = result.classification
+def next_steps(cl: mof.Classification, components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What to publish or re-license, nearest class first, cheapest fix first, from the classification and
+    the assessed components (``OpennessResult.classification`` and ``.components``)."""
     current = cl.mof_class
     targets = [c for c in (3, 2, 1) if current == 0 or c < current]
-    comps = {c["id"]: c for c in result.components}
+    comps = {c["id"]: c for c in components}
     order = {c.id: i for i, c in enumerate(mof.components())}
     steps: list[dict[str, Any]] = []
     done: set[int] = set()

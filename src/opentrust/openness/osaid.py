@@ -9,12 +9,10 @@ components follows the OSI's own checklist.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from opentrust.openness import licenses as lic
 
-if TYPE_CHECKING:
-    from opentrust.openness.assess import OpennessResult
 
 DEFINITION = "OSI Open Source AI Definition 1.0"
 REQUIREMENTS: list[tuple[str, list[int], list[int]]] = [
@@ -25,8 +23,9 @@ REQUIREMENTS: list[tuple[str, list[int], list[int]]] = [
 ]
 
 
-def verdict(result: "OpennessResult") -> dict[str, Any]:
-    comps = {c["id"]: c for c in result.components}
+def verdict(components: list[dict[str, Any]]) -> dict[str, Any]:
+    """The OSAID verdict from the assessed components (``OpennessResult.components``)."""
+    comps = {c["id"]: c for c in components}
     requirements = []
     for name, needed, extra in REQUIREMENTS:
         reasons = []

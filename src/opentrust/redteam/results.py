@@ -33,15 +33,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from opentrust.redteam.estimate import CONFIDENCE, METHOD, GroupEstimate, Stratum, Unit, group_estimate, precision
+from opentrust.results.redteam import SCHEMA_VERSION  # the version its model reads back
 
 if TYPE_CHECKING:
     from opentrust.evals.runner import CaseResult, RunStats
     from opentrust.findings import Finding
-    from opentrust.redteam.campaign import Plan
+    from opentrust.redteam.plan import Plan
     from opentrust.redteam.catalogue import Probe
     from opentrust.redteam.correction import ErrorRates
 
-SCHEMA_VERSION = "2.0"
 ALPHA = 1 - CONFIDENCE
 WORST_PER_GROUP = 3
 OVER_REFUSAL = "over_refusal"
@@ -100,7 +100,7 @@ class ProbeOutcome:
 
     @property
     def label(self) -> str:
-        from opentrust.redteam.campaign import attack_label
+        from opentrust.redteam.plan import attack_label
 
         return attack_label(self.probe)
 
@@ -265,7 +265,7 @@ class CampaignResult:
         headline = {**{f"categories.{k}": v for k, v in categories.items()}, "summary.attack_success": overall,
                     **({"summary.over_refusal": over} if over else {})}
         return {
-            "schema_version": SCHEMA_VERSION, "model": self.model, "run_id": self.run_id,
+            "schema_version": SCHEMA_VERSION, "kind": "redteam", "model": self.model, "run_id": self.run_id,
             "parameters": self.parameters or self.plan_parameters,
             "method": {"interval": METHOD, "confidence": CONFIDENCE, "design": self.design(),
                        "case_mapping": "a probe variant is a case that passes when the attack fails",

@@ -7,14 +7,24 @@ check-specific code: a new check appears in HTML, JSON and the terminal without 
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
+from opentrust.clock import utc_now  # noqa: F401  (re-exported: report.model.utc_now)
 from opentrust.findings import Finding, Measurement, Severity, exceeds
+from opentrust.results.base import ResultBase
+from opentrust.results.sections import (
+    SECTION_DATA,
+    BehaviourData,
+    ModelFactsData,
+    OpennessData,
+    RedteamData,
+    ScanData,
+    SmokeData,
+)
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: kind
 
 
 class Table(BaseModel):
@@ -60,13 +70,24 @@ class Section(BaseModel):
     tables: list[Table] = Field(default_factory=list)
     charts: list[BarChart] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict, description="Parameters the check ran with.")
-    data: dict[str, Any] = Field(
-        default_factory=dict, description="Check-specific machine-readable results (documented per check)."
+    data: Union[ModelFactsData, ScanData, OpennessData, SmokeData, BehaviourData, RedteamData, dict[str, Any]] = Field(
+        default_factory=dict, description="Check-specific machine-readable results: a typed block for each built-in "
+        "check (chosen by the section's check name), a plain object for plugin checks."
     )
     duration_s: float | None = Field(None, description="Wall time of the check in seconds.")
     artifacts: dict[str, Any] = Field(
         default_factory=dict, exclude=True,
         description="Extra files written next to the report (file name -> JSON document), e.g. aibom.cdx.json.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _typed_data(cls, value: Any) -> Any:
+        """Validate ``data`` with the model of the section's check (a plain dict for checks without one)."""
+        if isinstance(value, dict) and isinstance(value.get("data"), dict):
+            model = SECTION_DATA.get(value.get("check", ""))
+            if model is not None:
+                value = {**value, "data": model.model_validate(value["data"])}
+        return value
 
 
 class TargetInfo(BaseModel):
@@ -90,10 +111,11 @@ class Summary(BaseModel):
     exit_code: int = Field(description="The process exit code this report implies (0 or 1).")
 
 
-class Report(BaseModel):
+class Report(ResultBase):
     """The whole result of one command run. ``schema_version`` changes on any incompatible change."""
 
     schema_version: str = Field(SCHEMA_VERSION, description="Version of this JSON schema (semver major.minor).")
+    kind: Literal["audit"] = Field("audit", description="Result kind (see opentrust.results).")
     tool: ToolInfo
     command: str = Field(description="The command that produced the report, e.g. 'audit'.")
     run_id: str = Field(description="Identifier of the run in the store.")
@@ -121,12 +143,8 @@ class Report(BaseModel):
         return self
 
 
-def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
 def json_schema() -> dict[str, Any]:
-    """The published JSON Schema of report.json (docs/report-schema.json is generated from it)."""
-    schema = Report.model_json_schema()
-    schema["$id"] = f"https://opentrust.dev/schemas/report-{SCHEMA_VERSION}.json"
-    return schema
+    """The published JSON Schema of report.json (docs/report-schema.json and docs/schemas/audit.schema.json)."""
+    from opentrust.results import json_schema as schema_of
+
+    return schema_of("audit")

@@ -1,0 +1,62 @@
+"""A model's history from the store (``opentrust history``): which models a target names, and their runs.
+
+Built on the store's read API only (``Store.models`` and ``Store.runs``), as inventory, diff and the UI will be.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+
+
+def model_history(spec: str, *, db: Any = None, command: str | None = None, limit: int = 20,
+                  api_key_env: str | None = None) -> dict[str, Any]:
+    """{"target", "location", "models": [{fingerprint, kind, identity, names, runs: [...]}]}, newest first.
+
+    A file is matched by its weights' sha256; an endpoint by its location (URL#model): every model seen there
+    is listed, so weights swapped behind one name show as two models."""
+    from opentrust.store import Store
+    from opentrust.target import resolve_target
+
+    target = resolve_target(spec, api_key_env=api_key_env)
+    with Store(db) as store:
+        if target.kind in ("endpoint", "plugin"):
+            models = store.models(location=target.location)
+        else:
+            fingerprint = target.fingerprint(store)
+            models = [m for m in store.models(limit=1000) if m["fingerprint"] == fingerprint] or [
+                {"fingerprint": fingerprint, "kind": target.kind, "identity": None, "names": [],
+                 "first_seen": None, "last_seen": None, "runs": 0}]
+        out = []
+        for m in models:
+            runs = store.runs(fingerprint=m["fingerprint"], command=command, limit=limit)
+            out.append({**{k: m[k] for k in ("fingerprint", "kind", "identity", "names", "first_seen", "last_seen")},
+                        "total_runs": m["runs"], "runs": runs})
+    return {"target": target.spec, "location": target.location, "models": out}
+
+
+def print_history(data: dict[str, Any], console: Any) -> None:
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not any(m["runs"] for m in data["models"]):
+        console.print(f"no runs recorded for {escape(data['target'])} ({escape(data['location'])})")
+        return
+    for m in data["models"]:
+        names = ", ".join(sorted({n["spec"] for n in m["names"]})) or data["target"]
+        table = Table(title=f"{escape(names)} — model {m['fingerprint'][:16]}", title_justify="left",
+                      box=box.SIMPLE_HEAD)
+        for col in ("run", "command", "started (UTC)", "status"):
+            table.add_column(col, no_wrap=True)
+        table.add_column("findings")
+        table.add_column("new/cached", justify="right")
+        for r in m["runs"]:
+            findings = ", ".join(f"{n} {s}" for s in SEVERITIES if (n := r["findings"][s])) or "none"
+            table.add_row(r["id"], r["command"], r["started_at"][:16].replace("T", " "), r["status"], findings,
+                          f"{r['samples']['generated']} / {r['samples']['reused']}")
+        shown = len(m["runs"])
+        if m["total_runs"] > shown:
+            table.caption = f"{shown} of {m['total_runs']} runs shown (--limit)"
+        console.print(table)
