@@ -32,7 +32,7 @@ def test_json_output_and_exit_code(model_dir: tuple[Path, Path]) -> None:
     r = run_cli("scan", str(d), "--format", "json")
     assert r.returncode == 1, r.stderr
     doc = json.loads(r.stdout)
-    assert doc["schema_version"] == "1"
+    assert doc["schema_version"] == "1.1" and doc["kind"] == "scan"
     assert {"path", "format", "size", "findings", "seconds"} <= set(doc["files"][0])
     f = next(f for f in doc["findings"] if f["rule_id"] == "PICKLE-DANGEROUS-CALL")
     assert {"rule_id", "severity", "path", "offset", "message", "evidence", "remedy"} <= set(f)

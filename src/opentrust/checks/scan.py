@@ -28,7 +28,7 @@ class ScanCheck(Check):
         from opentrust.findings import Measurement
         from opentrust.report.model import Section, Table
         from opentrust.scan.dispatch import scan_paths
-        from opentrust.scan.report import sorted_findings
+        from opentrust.scan.report import sorted_findings, to_json_dict
 
         assert ctx.target.path is not None
         result = await asyncio.to_thread(scan_paths, [ctx.target.path],
@@ -52,5 +52,5 @@ class ScanCheck(Check):
                           rows=[[r.path, r.format, r.findings, r.max_severity or "-", r.seconds]
                                 for r in result.files])],
             facts={"files": len(result.files), "formats": sorted({r.format for r in result.files})},
-            data={"scan": result.to_dict()},
+            data={"scan": to_json_dict(result)},
         )

@@ -11,15 +11,18 @@ from __future__ import annotations
 import importlib
 import os
 import time
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
-from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, ScanFinding, Severity, Source
+from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, Severity, Source
+from opentrust.scan.result import FileResult, ScanResult
 
-if TYPE_CHECKING:
-    from opentrust.findings import Finding
+__all__ = ["FileResult", "ScanResult", "all_rules", "identify", "plugin_scanners", "scan_bytes", "scan_paths",
+           "scan_source", "scanner"]
 
 HEAD_BYTES = 8192
 DEFAULT_FILE_SECONDS = 60.0
@@ -57,33 +60,58 @@ ZIP_ROUTES = ("torch", "numpy", "keras", "archive")
 ALL_MODULES = ("pickles", "torch", "numpy", "joblib", "gguf", "keras", "safetensors", "archive", "savedmodel",
                "onnx", "remote_code", "python_source", "templates")
 
-_modules: dict[str, ModuleType | None] = {}
-
-
 def scanner(name: str) -> ModuleType | None:
-    """The scanner module ``opentrust.scan.<name>``, or None when it is not installed (yet)."""
-    if name not in _modules:
-        try:
-            _modules[name] = importlib.import_module(f"opentrust.scan.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"opentrust.scan.{name}":
-                raise
-            _modules[name] = None
-    return _modules[name]
+    """The scanner module ``opentrust.scan.<name>``, or None when it is not installed (yet). Python's module
+    cache is the only cache: no table of ours to go stale in a long-running process."""
+    try:
+        return importlib.import_module(f"opentrust.scan.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"opentrust.scan.{name}":
+            raise
+        return None
 
 
-_plugin_scanners: list[Any] | None = None
+def _collect_plugin_scanners() -> list[Any]:
+    from opentrust.plugins import collect
+
+    return [s for s in collect("register_scanners") if hasattr(s, "sniff") and hasattr(s, "scan")]
+
+
+class _ScanPlugins:
+    """The plugin scanners of one scan, collected on first use (most files never need them, so most scans
+    never import pluggy)."""
+
+    def __init__(self) -> None:
+        self._scanners: list[Any] | None = None
+
+    def get(self) -> list[Any]:
+        if self._scanners is None:
+            self._scanners = _collect_plugin_scanners()
+        return self._scanners
+
+
+#: the scan in progress's plugins: each scan_paths / scan_bytes call sees the plugins registered when it
+#: started, and concurrent scans (threads, tasks) each their own; no process-wide table goes stale
+_SCAN_PLUGINS: ContextVar[_ScanPlugins | None] = ContextVar("opentrust_scan_plugins", default=None)
 
 
 def plugin_scanners() -> list[Any]:
     """Scanners registered by plugins (``register_scanners`` hook): objects or modules with ``sniff``,
     ``scan`` and ``RULES`` like the built-ins. They are tried after the built-in formats."""
-    global _plugin_scanners
-    if _plugin_scanners is None:
-        from opentrust.plugins import collect
+    current = _SCAN_PLUGINS.get()
+    return current.get() if current is not None else _collect_plugin_scanners()
 
-        _plugin_scanners = [s for s in collect("register_scanners") if hasattr(s, "sniff") and hasattr(s, "scan")]
-    return _plugin_scanners
+
+@contextmanager
+def _one_scan() -> Iterator[None]:
+    if _SCAN_PLUGINS.get() is not None:  # nested inside a scan: keep the outer scan's plugins
+        yield
+        return
+    token = _SCAN_PLUGINS.set(_ScanPlugins())
+    try:
+        yield
+    finally:
+        _SCAN_PLUGINS.reset(token)
 
 
 def all_rules() -> list[Rule]:
@@ -95,40 +123,6 @@ def all_rules() -> list[Rule]:
         for r in getattr(mod, "RULES", []) if mod else []:
             rules.setdefault(r.id, r)
     return list(rules.values())
-
-
-@dataclass
-class FileResult:
-    path: str
-    format: str
-    size: int
-    findings: int
-    seconds: float
-    max_severity: str | None = None
-    nested: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class ScanResult:
-    files: list[FileResult] = field(default_factory=list)
-    records: list[ScanFinding] = field(default_factory=list)  # what the scanners reported (no pydantic)
-    seconds: float = 0.0
-    bytes_read: int = 0
-    roots: list[str] = field(default_factory=list)  # the paths the scan was asked for (tables show paths relative)
-    _findings: "list[Finding] | None" = field(default=None, repr=False)
-
-    @property
-    def findings(self) -> "list[Finding]":
-        """The findings as ``opentrust.findings.Finding`` (built on first use: reports and the audit need
-        them; the CLI's table and JSON read ``records`` and never import pydantic)."""
-        if self._findings is None:
-            self._findings = [r.to_finding() for r in self.records]
-        return self._findings
-
-    def to_dict(self) -> dict[str, Any]:
-        from opentrust.scan.report import to_json_dict
-
-        return to_json_dict(self)
 
 
 # -- dispatch ---------------------------------------------------------------------------------------
@@ -247,7 +241,8 @@ def scan_source(source: Source, *, seconds: float = DEFAULT_FILE_SECONDS, max_by
 def scan_bytes(data: bytes, display: str = "<bytes>", **budget: Any) -> ScanResult:
     """Scan an in-memory blob (fuzzing, tests)."""
     start = time.perf_counter()
-    fmt, ctx = scan_source(Source(display=display, data=data), **budget)
+    with _one_scan():
+        fmt, ctx = scan_source(Source(display=display, data=data), **budget)
     return _result([(display, fmt, len(data), ctx, time.perf_counter() - start)], start)
 
 
@@ -293,6 +288,12 @@ def iter_files(paths: Iterable[Path]) -> Iterable[Entry]:
 def scan_paths(paths: list[Path], *, seconds: float = DEFAULT_FILE_SECONDS, max_bytes: int = DEFAULT_MAX_BYTES,
                progress: Callable[[str, int, int], None] | None = None) -> ScanResult:
     """Scan files and folders. Folder-level scanners (``scan_folder``) run once per folder argument."""
+    with _one_scan():
+        return _scan_paths(paths, seconds=seconds, max_bytes=max_bytes, progress=progress)
+
+
+def _scan_paths(paths: list[Path], *, seconds: float, max_bytes: int,
+                progress: Callable[[str, int, int], None] | None) -> ScanResult:
     start = time.perf_counter()
     files = list(iter_files(paths))
     per_file: list[tuple[str, str, int, ScanContext, float]] = []

@@ -1,23 +1,25 @@
 """`opentrust scan` output: the JSON document and the rich table.
 
-JSON (schema_version 1): ``{"schema_version", "tool", "files": [...], "findings": [{"rule_id", "severity",
-"path", "offset", "message", "evidence", "remedy", ...}], "summary"}``.
+JSON (schema_version 1.1; 1.1 added ``kind``): ``{"schema_version", "kind": "scan", "tool", "files": [...],
+"findings": [{"rule_id", "severity", "path", "offset", "message", "evidence", "remedy", ...}], "summary"}``.
+Built as a plain dict (the fast path imports no pydantic); ``opentrust.read_result`` reads it back into
+``opentrust.results.scan.ScanResult``, and a test holds the two together.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from opentrust import __version__
+from opentrust._version import __version__
 from opentrust.scan.base import Severity
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from opentrust.scan.base import ScanFinding
-    from opentrust.scan.dispatch import ScanResult
+    from opentrust.scan.result import ScanResult
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "1.1"  # = opentrust.results.scan.SCHEMA_VERSION (tests/test_results.py checks)
 STYLES = {"critical": "bold white on red", "high": "bold red", "medium": "yellow", "low": "blue", "info": "dim"}
 
 
@@ -45,6 +47,7 @@ def to_json_dict(result: "ScanResult", fail_on: Severity | None = Severity.high)
         counts[f.severity.value] += 1
     return {
         "schema_version": SCHEMA_VERSION,
+        "kind": "scan",
         "tool": {"name": "opentrust", "version": __version__},
         "files": [
             {"path": r.path, "format": r.format, "size": r.size, "findings": r.findings,
