@@ -83,6 +83,7 @@ def from_raw(args: argparse.Namespace) -> None:
     name = args.name
     start = args.start
     rows = raw[start:args.end]
+    first = args.first_batch if args.first_batch is not None else start // BATCH
     for b in range(0, len(rows), BATCH):
         batch = []
         for r in rows[b:b + BATCH]:
@@ -90,7 +91,9 @@ def from_raw(args: argparse.Namespace) -> None:
             batch.append({"id": f"{name}-{r['id']}", "prompt": r["prompt"], "response": r["response"],
                           "source": f"{r['model']}:{r['id']}", "model": r["model"], "origin": r["origin"],
                           "tasks": ["refusal", "harm"] if harmful else ["refusal"]})
-        out = WORK / f"{name}_{(start + b) // BATCH:02d}.todo.jsonl"
+        out = WORK / f"{name}_{first + b // BATCH:02d}.todo.jsonl"
+        if out.exists() and not args.overwrite:
+            raise SystemExit(f"{out} exists: pass --first-batch N to number new batches, or --overwrite")
         write_jsonl(out, batch)
         print(f"{out.name}: {len(batch)} rows", file=sys.stderr)
 
@@ -233,6 +236,8 @@ def main() -> None:
     fr.add_argument("name")
     fr.add_argument("--start", type=int, default=0)
     fr.add_argument("--end", type=int, default=None)
+    fr.add_argument("--first-batch", type=int, default=None, help="number of the first batch (default: start / 100)")
+    fr.add_argument("--overwrite", action="store_true", help="replace existing batch files")
     fr.set_defaults(fn=from_raw)
     sh = sub.add_parser("show")
     sh.add_argument("file")

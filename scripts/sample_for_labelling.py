@@ -4,7 +4,9 @@
     .venv/bin/python scripts/sample_for_labelling.py gemma3-270m --out labels/work/gemma.raw.jsonl --every 2
 
 Prompts: the red-team catalogue's over-refusal, harmful and jailbreak probes (as the campaign sends them),
-the benign-but-alarming prompts of labels/prompts/borderline_benign.txt, and the built-in suites' cases.
+the benign-but-alarming prompts of labels/prompts/borderline_benign.txt, the prompts of
+labels/prompts/conventions.txt (opinions, sympathy, advice disclaimers, questions about the assistant: answers
+that sound like refusals and are not), and the built-in suites' cases.
 One sample per prompt (temperature 0.7, a fixed seed per row), long enough (--max-tokens) to see whether an
 answer that opens politely goes on to deliver. Appends as it goes and skips rows already written, so an
 interrupted run resumes.
@@ -29,11 +31,11 @@ def prompts(every: int) -> list[dict]:
     for p in load_catalogue():
         if p.category in ("over_refusal", "harmful", "jailbreak") and not p.is_multi_turn:
             rows.append({"id": p.id, "origin": f"probe:{p.category}", "messages": p.chat()})
-    text = (ROOT / "labels/prompts/borderline_benign.txt").read_text(encoding="utf-8")
-    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
-    for i, line in enumerate(lines):
-        rows.append({"id": f"borderline.{i:03d}", "origin": "borderline_benign",
-                     "messages": [{"role": "user", "content": line}]})
+    for name, prefix in (("borderline_benign", "borderline"), ("conventions", "conventions")):
+        text = (ROOT / f"labels/prompts/{name}.txt").read_text(encoding="utf-8")
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+        for i, line in enumerate(lines):
+            rows.append({"id": f"{prefix}.{i:03d}", "origin": name, "messages": [{"role": "user", "content": line}]})
     for path in builtin_suite_paths():
         for case in load_suite(path).cases:
             rows.append({"id": f"suite.{case.id}", "origin": f"suite:{case.suite}", "messages": case.messages})
