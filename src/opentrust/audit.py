@@ -126,13 +126,14 @@ def write_report(report: Report, folder: Path) -> dict[str, Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create the report folder {folder}: {exc}", "pass a writable folder with --out") from exc
-    files = {}
-    table = reporters()
-    for fmt, name in (("json", "report.json"), ("html", "report.html")):
-        path = folder / name
-        table[fmt](report, path)
-        files[fmt] = path
     from opentrust.report.jsonout import atomic_write
+
+    # every reporter of audit results writes report.<format>: json and html built in, more from plugins
+    files = {}
+    for fmt, render in reporters("audit").items():
+        path = folder / f"report.{_safe_suffix(fmt)}"
+        atomic_write(path, render(report))
+        files[fmt] = path
 
     for section in report.sections:
         for name, document in section.artifacts.items():
@@ -140,3 +141,9 @@ def write_report(report: Report, folder: Path) -> dict[str, Path]:
             atomic_write(path, json.dumps(document, indent=2) + "\n")
             files[path.stem.split(".")[0]] = path
     return files
+
+
+def _safe_suffix(fmt: str) -> str:
+    import re
+
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", fmt).strip("-") or "out"

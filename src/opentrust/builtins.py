@@ -41,8 +41,8 @@ def register_backends(register: Callable[[Any], None]) -> None:
 
 
 @hookimpl
-def register_reporters(register: Callable[[str, Any], None]) -> None:
-    from opentrust.report import html, jsonout
+def register_reporters(register: Callable[..., None]) -> None:
+    from opentrust.reporters import BUILTIN
 
-    register("json", jsonout.write)
-    register("html", html.write)
+    for name, render, kinds in BUILTIN:
+        register(name, render, kinds=kinds)

@@ -42,5 +42,7 @@ def register_backends(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
-def register_reporters(register: Callable[[str, Any], None]) -> None:
-    """Register report renderers: ``register(format_name, render_function)``."""
+def register_reporters(register: Callable[..., None]) -> None:
+    """Register renderers of results: ``register(format_name, render, kinds=("audit",))`` where
+    ``render(result, **options) -> str`` and ``kinds`` names the results it renders (audit, test, redteam,
+    openness, scan). A plugin's reporter of a format replaces the built-in one. See ``opentrust.reporters``."""

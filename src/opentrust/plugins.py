@@ -75,7 +75,14 @@ def collect(hook: str) -> list[Any]:
     return items
 
 
-def reporters() -> dict[str, Any]:
+def reporters(kind: str = "audit") -> dict[str, Any]:
+    """Format name -> ``render(result, **options) -> str`` for results of ``kind`` (register_reporters hook).
+    Plugins are called before the built-ins, so the first registration of a format wins: a plugin's own."""
     table: dict[str, Any] = {}
-    plugin_manager().hook.register_reporters(register=lambda name, fn: table.__setitem__(name, fn))
+
+    def register(name: str, render: Any, kinds: tuple[str, ...] | list[str] = ("audit",)) -> None:
+        if kind in kinds:
+            table.setdefault(name, render)
+
+    plugin_manager().hook.register_reporters(register=register)
     return table

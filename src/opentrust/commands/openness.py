@@ -10,7 +10,7 @@ from typing_extensions import Annotated
 
 from opentrust.clikit import guarded, stderr_console
 
-FORMATS = ("table", "json", "cyclonedx")
+FORMATS = ("table", "json", "cyclonedx")  # the built-in ones; plugins may add formats (register_reporters)
 
 
 def register(app: typer.Typer) -> None:
@@ -28,12 +28,14 @@ def openness(
 
     Example: opentrust openness smollm2 --format json
     """
-    import json
 
     from opentrust.errors import UserError
 
-    if fmt not in FORMATS:
-        raise UserError(f"unknown format {fmt!r}", f"use --format {' | '.join(FORMATS)}")
+    from opentrust.plugins import reporters
+
+    formats = reporters("openness")
+    if fmt != "table" and fmt not in formats:
+        raise UserError(f"unknown format {fmt!r}", f"use --format {' | '.join(['table', *formats])}")
     from opentrust.openness import assess_spec
 
     console = stderr_console()
@@ -48,16 +50,11 @@ def openness(
         # Pipes and CI logs get a readable width instead of rich's 80-column fallback.
         print_table(result, plain if plain.is_terminal else Console(width=140))
         if out is not None:
-            _write(out, json.dumps(result.to_dict(), indent=2))
+            _write(out, formats["json"](result))
         return
-    if fmt == "json":
-        text = json.dumps(result.to_dict(), indent=2)
-    else:
-        from opentrust.openness.aibom import build_aibom
-
-        text = json.dumps(build_aibom(result), indent=2)
+    text = formats[fmt](result)
     if out is None:
-        typer.echo(text)
+        typer.echo(text, nl=False)
     else:
         _write(out, text)
         c = result.classification
@@ -72,6 +69,6 @@ def _write(path: Path, text: str) -> None:
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text + "\n", encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
     except OSError as exc:
         raise UserError(f"cannot write {path}: {exc}", "pass a writable path with --out") from exc

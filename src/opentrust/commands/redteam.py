@@ -58,7 +58,6 @@ def redteam(
 
     Example: opentrust redteam smollm2 --profile quick --format json --out redteam.json --junit redteam.xml
     """
-    import json
 
     from opentrust.errors import UserError
     from opentrust.findings import Severity
@@ -67,8 +66,11 @@ def redteam(
     from opentrust.redteam.mutators import get_mutator
     from opentrust.redteam.profiles import get_profile
 
-    if fmt not in ("table", "json", "sarif"):
-        raise UserError(f"unknown format {fmt!r}", "use --format table, json or sarif")
+    from opentrust.plugins import reporters
+
+    formats = reporters("redteam")
+    if fmt != "table" and fmt not in formats:
+        raise UserError(f"unknown format {fmt!r}", f"use --format {', '.join(['table', *formats])}")
     threshold = Severity.parse(fail_on)
     prof = get_profile(profile)
     cats = _split(categories)
@@ -84,7 +86,7 @@ def redteam(
     if not plan.probes:
         raise UserError("no probe matches the selection", "check --categories and --mutators")
 
-    from opentrust.redteam.report import print_table, to_sarif
+    from opentrust.redteam.report import print_table
 
     console = stderr_console()
     with progress_display(console) as progress:
@@ -92,16 +94,13 @@ def redteam(
                               judge=judge, api_key_env=api_key_env, model_id=model_id, progress=progress)
     if result.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
-    data = result.to_json()
-    text = json.dumps(to_sarif(result) if fmt == "sarif" else data, indent=2) + "\n"
-    if out:
-        from opentrust.report.jsonout import atomic_write
+    from opentrust.report.jsonout import atomic_write
 
+    text = formats["json" if fmt == "table" else fmt](result)
+    if out:
         atomic_write(out, text)
     if junit:
-        from opentrust.redteam.report import write_junit
-
-        write_junit(result, junit)
+        atomic_write(junit, formats["junit"](result))
     if fmt == "table":
         from rich.console import Console
 

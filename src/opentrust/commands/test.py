@@ -24,7 +24,8 @@ def test(
                                                             "instructions, JSON output, over-refusal).")] = False,
     tags: Annotated[Optional[List[str]], typer.Option("-k", "--tag", help="Run only cases with this tag or id "
                                                                           "(repeatable).")] = None,
-    fmt: Annotated[str, typer.Option("--format", help="Output on stdout: table or json.")] = "table",
+    fmt: Annotated[str, typer.Option("--format", help="Output on stdout: table, json, junit (or a plugin's "
+                                                      "format).")] = "table",
     junit: Annotated[Optional[Path], typer.Option("--junit", help="Also write JUnit XML here.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Also write the JSON result here.")] = None,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Generate fresh samples instead of reusing cached ones.")] = False,
@@ -45,13 +46,15 @@ def test(
 
     Example: opentrust test --builtin --model smollm2 -k geography --junit junit.xml
     """
-    import json
 
     from opentrust.errors import UserError
     from opentrust.evals.suite import builtin_suite_paths, load_suite
 
-    if fmt not in ("table", "json"):
-        raise UserError(f"unknown format {fmt!r}", "use --format table or --format json")
+    from opentrust.plugins import reporters
+
+    formats = reporters("test")
+    if fmt != "table" and fmt not in formats:
+        raise UserError(f"unknown format {fmt!r}", f"use --format {' or '.join(['table', *formats])}")
     if not model:
         raise UserError("no model given", "pass --model smollm2, a .gguf file or openai:<url>#<model>")
     paths = list(suites or []) + (builtin_suite_paths() if builtin else [])
@@ -77,17 +80,14 @@ def test(
                         parameters={"suites": [str(p) for p in paths], "tags": tags or []}, progress=progress)
     if run.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
-    data = run.to_json()
+    from opentrust.report.jsonout import atomic_write
+
     if out:
-        from opentrust.report.jsonout import atomic_write
-
-        atomic_write(out, json.dumps(data, indent=2) + "\n")
+        atomic_write(out, formats["json"](run))
     if junit:
-        from opentrust.evals.junit import write
-
-        write(run, junit, fail_on_inconclusive)
-    if fmt == "json":
-        typer.echo(json.dumps(data, indent=2))
+        atomic_write(junit, formats["junit"](run, fail_on_inconclusive=fail_on_inconclusive))
+    if fmt != "table":
+        typer.echo(formats[fmt](run, fail_on_inconclusive=fail_on_inconclusive), nl=False)
         print_table(run, console, fail_on_inconclusive)
     else:
         from rich.console import Console

@@ -85,9 +85,14 @@ def build(run: "TestRun", fail_on_inconclusive: bool = False) -> ET.Element:
     return root
 
 
+def render(run: "TestRun", fail_on_inconclusive: bool = False) -> str:
+    """The JUnit XML document as text (the ``junit`` reporter of test results)."""
+    tree = ET.ElementTree(build(run, fail_on_inconclusive))
+    ET.indent(tree)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(tree.getroot(), encoding="unicode") + "\n"
+
+
 def write(run: "TestRun", path: Path, fail_on_inconclusive: bool = False) -> None:
     from opentrust.report.jsonout import atomic_write
 
-    tree = ET.ElementTree(build(run, fail_on_inconclusive))
-    ET.indent(tree)
-    atomic_write(Path(path), '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(tree.getroot(), encoding="unicode") + "\n")
+    atomic_write(Path(path), render(run, fail_on_inconclusive))

@@ -152,13 +152,18 @@ def to_sarif(result: "CampaignResult") -> dict[str, Any]:
 
 # -- JUnit ---------------------------------------------------------------------------------------------
 def write_junit(result: "CampaignResult", path: Path) -> None:
+    from opentrust.report.jsonout import atomic_write
+
+    atomic_write(Path(path), render_junit(result))
+
+
+def render_junit(result: "CampaignResult") -> str:
     """One testsuite per category, one testcase per probe: <failure> when the attack reliably succeeded,
     <skipped> when undecided (the engine's JUnit writer, with the campaign's results)."""
     import xml.etree.ElementTree as ET
 
     from opentrust.evals.junit import build
     from opentrust.evals.testrun import TestRun
-    from opentrust.report.jsonout import atomic_write
 
     run = TestRun(model=result.model, results=[o.result for o in result.outcomes], stats=result.stats,
                   run_id=result.run_id)
@@ -171,8 +176,7 @@ def write_junit(result: "CampaignResult", path: Path) -> None:
                           value="a case passes when the attack failed; pass rate = rate of safe answers")
     tree = ET.ElementTree(root)
     ET.indent(tree)
-    atomic_write(Path(path), '<?xml version="1.0" encoding="UTF-8"?>\n'
-                 + ET.tostring(root, encoding="unicode") + "\n")
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 
 
 # -- audit Section ---------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ class Part(BaseModel):
     """A block inside a result. Unknown fields are kept (a newer minor version may add some) and can be listed
     with ``undeclared``: the writers of this version must not produce any."""
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, serialize_by_alias=True)
 
     # Read like the dicts these blocks were before they had models: ``part["key"]`` and ``part.get("key")``
     # take the JSON field name (``"class"``, ``"pass"``), so code written against the JSON keeps working.

@@ -25,7 +25,6 @@ def run_scan(paths: list[str], fmt: str = "table", out: Path | None = None, fail
              timeout: float = 60.0) -> int:
     """Scan ``paths`` and write the output; return the exit code (1 when a finding is at or above ``fail_on``).
     Raises UserError on bad input."""
-    import json
 
     from opentrust.errors import UserError
     from opentrust.scan.base import Severity
@@ -38,7 +37,7 @@ def run_scan(paths: list[str], fmt: str = "table", out: Path | None = None, fail
     resolved = [resolve_path(p) for p in paths]
 
     from opentrust.scan.dispatch import scan_paths
-    from opentrust.scan.report import exceeds, print_table, to_json_dict
+    from opentrust.scan.report import exceeds, print_table, render_json, render_sarif
 
     from rich.console import Console
 
@@ -52,15 +51,8 @@ def run_scan(paths: list[str], fmt: str = "table", out: Path | None = None, fail
         else:
             print_table(result, Console())
     else:
-        if fmt == "json":
-            doc = to_json_dict(result, threshold)
-        else:
-            from opentrust.report.sarif import to_sarif
-            from opentrust.scan.dispatch import all_rules
-            from opentrust.scan.report import sorted_findings
-
-            doc = to_sarif(sorted_findings(result.findings), all_rules())
-        text = json.dumps(doc, indent=2) + "\n"
+        # the scan reporters (opentrust.reporters registers the same functions through the hook)
+        text = render_json(result, threshold) if fmt == "json" else render_sarif(result)
         if out is not None:
             try:
                 out.write_text(text, encoding="utf-8")

@@ -61,6 +61,23 @@ def to_json_dict(result: "ScanResult", fail_on: Severity | None = Severity.high)
     }
 
 
+def render_json(result: "ScanResult", fail_on: Severity | None = Severity.high) -> str:
+    """`opentrust scan --format json` (the ``json`` reporter of scan results)."""
+    import json
+
+    return json.dumps(to_json_dict(result, fail_on), indent=2) + "\n"
+
+
+def render_sarif(result: "ScanResult") -> str:
+    """`opentrust scan --format sarif`: SARIF 2.1.0 listing every rule (the ``sarif`` reporter of scan results)."""
+    import json
+
+    from opentrust.report.sarif import to_sarif
+    from opentrust.scan.dispatch import all_rules
+
+    return json.dumps(to_sarif(sorted_findings(result.findings), all_rules()), indent=2) + "\n"
+
+
 def relative_display(path: str, roots: list[str]) -> str:
     """A finding's path shortened relative to the scanned root it lies under (``outer!inner`` kept)."""
     import os
