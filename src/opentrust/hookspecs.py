@@ -42,6 +42,14 @@ def register_backends(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
+def register_detectors(register: Callable[..., None]) -> None:
+    """Register response detectors: ``register(name, factory, description)`` where ``factory(**options)``
+    returns an object with the ``opentrust.detectors.base.Detector`` methods (``detect``, ``detect_record``,
+    ``adetect``, ``adetect_record``, ``positive_label``, ``negative_label``). Plugins come before the
+    built-ins; a name registered twice keeps the first (a plugin's)."""
+
+
+@hookspec
 def register_reporters(register: Callable[..., None]) -> None:
     """Register renderers of results: ``register(format_name, render, kinds=("audit",))`` where
     ``render(result, **options) -> str`` and ``kinds`` names the results it renders (audit, test, redteam,
