@@ -284,12 +284,8 @@ class Store:
              target: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
         """Runs, newest first, without their report text (``run_result`` reads one), each with its number of
         findings by severity and of samples generated / reused."""
-        clauses, args = [], []
-        for column, value in (("fingerprint", fingerprint), ("command", command), ("status", status),
-                              ("target", target)):
-            if value is not None:
-                clauses.append(f"{column}=?")
-                args.append(value)
+        clauses, args = _equal([("fingerprint", fingerprint), ("command", command), ("status", status),
+                                ("target", target)])
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._rows(
             "SELECT id, command, target, fingerprint, parameters, started_at, finished_at, status, "
@@ -310,10 +306,7 @@ class Store:
                  severity: str | None = None, rule_id: str | None = None, check: str | None = None,
                  limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
         """Findings (the Finding JSON plus run_id and check), filtered; ``severity`` means at least that."""
-        clauses, args = [], []
-        if run_id is not None:
-            clauses.append("f.run_id=?")
-            args.append(run_id)
+        clauses, args = _equal([("f.run_id", run_id), ("f.rule_id", rule_id), ("f.check_name", check)])
         if fingerprint is not None:
             clauses.append("f.run_id IN (SELECT id FROM runs WHERE fingerprint=?)")
             args.append(fingerprint)
@@ -323,10 +316,6 @@ class Store:
             allowed = SEVERITY_ORDER[:SEVERITY_ORDER.index(severity) + 1]
             clauses.append(f"f.severity IN ({','.join('?' * len(allowed))})")
             args.extend(allowed)
-        for column, value in (("f.rule_id", rule_id), ("f.check_name", check)):
-            if value is not None:
-                clauses.append(f"{column}=?")
-                args.append(value)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._rows(f"SELECT f.run_id, f.check_name, f.body FROM findings f{where} ORDER BY f.id "
                           "LIMIT ? OFFSET ?", [*args, _page(limit), max(0, offset)])
@@ -350,12 +339,9 @@ class Store:
                 args.append(int(reused))
         elif reused is not None:
             raise UserError("reused= needs run_id=", "a sample is reused or generated relative to a run")
-        if fingerprint is not None:
-            clauses.append("s.fingerprint=?")
-            args.append(fingerprint)
-        if backend is not None:
-            clauses.append("s.backend=?")
-            args.append(backend)
+        more, more_args = _equal([("s.fingerprint", fingerprint), ("s.backend", backend)])
+        clauses += more
+        args += more_args
         if legacy is not None:
             clauses.append("s.provenance_hash='' " if legacy else "s.provenance_hash!=''")
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -421,6 +407,12 @@ def provenance_key(provenance: dict[str, Any] | None) -> tuple[str | None, str]:
 
     text = json.dumps(provenance, sort_keys=True, separators=(",", ":"), default=str)
     return text, hashlib.sha256(text.encode()).hexdigest()
+
+
+def _equal(filters: list[tuple[str, Any]]) -> tuple[list[str], list[Any]]:
+    """SQL clauses ``column=?`` and their arguments for the filters that are set (not None)."""
+    set_ = [(column, value) for column, value in filters if value is not None]
+    return [f"{column}=?" for column, _ in set_], [value for _, value in set_]
 
 
 def _page(limit: int) -> int:
