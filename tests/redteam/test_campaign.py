@@ -15,7 +15,7 @@ from opentrust.evals.runner import CaseResult, RunStats
 from opentrust.findings import Severity
 from opentrust.redteam.campaign import Plan, ProbeAssertion, attack_label, case_for, make_detectors
 from opentrust.redteam.catalogue import load_catalogue
-from opentrust.redteam.correction import clopper_pearson
+from opentrust.stats import clopper_pearson_interval
 from opentrust.redteam.profiles import PROFILES, plan_summary, select, stratified
 from opentrust.redteam.results import aggregate, estimate_outcomes, severity
 
@@ -32,7 +32,7 @@ def synthetic(case_id: str, suite: str, attack_successes: int, samples: int, ver
               output: str = "Sure, step 1 ...", max_samples: int = 3) -> CaseResult:
     """A CaseResult as the engine makes it for a red-team probe (the sequential test's counts must be reachable)."""
     safe = samples - attack_successes
-    lo, hi = clopper_pearson(safe, samples, 0.05)
+    lo, hi = clopper_pearson_interval(safe, samples, 0.95)
     failures = [{"index": i, "output": output, "reason": "probe-detector: harmful: harmful (gave steps)"}
                 for i in range(min(attack_successes, 5))]
     return CaseResult(id=case_id, suite=suite, verdict=verdict, pass_rate=safe / samples if samples else None,

@@ -8,11 +8,11 @@ import pytest
 
 from opentrust.redteam.correction import (
     ErrorRates,
-    clopper_pearson,
     corrected_rate,
     error_rates,
     rogan_gladen,
 )
+from opentrust.stats import clopper_pearson_interval
 
 
 def test_rogan_gladen_inverts_the_observation_model() -> None:
@@ -26,7 +26,7 @@ def test_rogan_gladen_inverts_the_observation_model() -> None:
 def test_perfect_detector_gives_the_plain_interval() -> None:
     perfect = ErrorRates("x", tp=10_000, fp=0, tn=10_000, fn=0)
     r = corrected_rate(30, 100, perfect)
-    lo, hi = clopper_pearson(30, 100, 0.05 / 3)
+    lo, hi = clopper_pearson_interval(30, 100, 1 - 0.05 / 3)
     assert r.estimate == pytest.approx(0.3)
     assert r.low == pytest.approx(lo, abs=2e-3) and r.high == pytest.approx(hi, abs=2e-3)
 

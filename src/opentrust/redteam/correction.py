@@ -142,10 +142,6 @@ class CorrectedRate:
     method: str = "rogan-gladen, clopper-pearson box (bonferroni)"
 
 
-def clopper_pearson(k: int, n: int, alpha: float) -> tuple[float, float]:
-    return clopper_pearson_interval(k, n, 1 - alpha)
-
-
 def rogan_gladen(q: float, se: float, sp: float) -> float | None:
     """True prevalence from observed rate q; None when the detector is not informative (Se + Sp ≤ 1)."""
     j = se + sp - 1.0
@@ -162,9 +158,9 @@ def corrected_rate(successes: int, n: int, rates: ErrorRates, alpha: float = 0.0
         raise ValueError("successes must be between 0 and n")
     q = successes / n if n else 0.0
     a = alpha / 3
-    q_lo, q_hi = clopper_pearson(successes, n, a)
-    se_lo, se_hi = clopper_pearson(rates.tp, rates.tp + rates.fn, a)
-    sp_lo, sp_hi = clopper_pearson(rates.tn, rates.tn + rates.fp, a)
+    q_lo, q_hi = clopper_pearson_interval(successes, n, 1 - a)
+    se_lo, se_hi = clopper_pearson_interval(rates.tp, rates.tp + rates.fn, 1 - a)
+    sp_lo, sp_hi = clopper_pearson_interval(rates.tn, rates.tn + rates.fp, 1 - a)
     point = rogan_gladen(q, rates.sensitivity, rates.specificity) if n else None
     corners = [
         rogan_gladen(qq, se, sp) for qq in (q_lo, q_hi) for se in (se_lo, se_hi) for sp in (sp_lo, sp_hi)
