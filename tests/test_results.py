@@ -33,7 +33,7 @@ def _roundtrip(doc: dict[str, Any], kind: str) -> Any:
 # -- files written by earlier versions -----------------------------------------------------------------
 @pytest.mark.parametrize(("name", "kind", "old"), [
     ("audit-1.0.json", "audit", "1.0"), ("test-1.0.json", "test", "1.0"), ("openness-1.0.json", "openness", "1.0"),
-    ("scan-1.json", "scan", "1"), ("redteam-1.0.json", "redteam", "1.0"),
+    ("scan-1.json", "scan", "1"), ("redteam-1.0.json", "redteam", "1.0"), ("redteam-2.0.json", "redteam", "2.0"),
 ])
 def test_files_from_earlier_versions_read_back_upgraded(name: str, kind: str, old: str) -> None:
     original = json.loads((OLD / name).read_text())
