@@ -19,13 +19,13 @@ def register(app: typer.Typer) -> None:
 def detect(
     name: Annotated[str, typer.Argument(help="Detector: refusal, canary, harmful or pii.")],
     input: Annotated[
-        Path,
+        Optional[Path],
         typer.Option(
             "--input",
             "-i",
             help='JSONL file: one {"prompt", "response"} object per line (canary lines also need "canary").',
         ),
-    ],
+    ] = None,
     output: Annotated[
         Optional[Path], typer.Option("--output", "-o", help="Write labelled JSONL here (default: stdout).")
     ] = None,
@@ -37,6 +37,11 @@ def detect(
             "e.g. openai:http://localhost:11434/v1#llama-guard3:1b",
         ),
     ] = None,
+    judge_format: Annotated[
+        str,
+        typer.Option("--judge-format", help="instruction (any chat model reads a SAFE/UNSAFE instruction) or "
+                     "conversation (a guard model such as Llama Guard classifies the user/assistant exchange)."),
+    ] = "instruction",
     canary: Annotated[
         Optional[List[str]],
         typer.Option(
@@ -44,10 +49,28 @@ def detect(
         ),
     ] = None,
     api_key_env: ApiKeyEnvOption = None,
+    evaluate: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--evaluate",
+            help='Measure the detector on your own labelled JSONL ({"prompt", "response", "label"} per line; '
+            "label is the detector's label word or true/false) and print its accuracy table.",
+        ),
+    ] = None,
+    threshold: Annotated[
+        Optional[float],
+        typer.Option("--threshold", min=0.0, max=1.0,
+                     help="refusal / harmful: the score at or above which a line gets the positive label "
+                     "(default: the model's, 0.5 on the calibrated score)."),
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="refusal / harmful: say which sentence or block decided, and why.")
+    ] = False,
 ) -> None:
     """Label model responses with one detector; each output line adds "label", "score" and "reason".
 
     Example: opentrust detect refusal --input responses.jsonl --output labelled.jsonl
+    Example: opentrust detect refusal --evaluate my-labelled.jsonl
     """
     import asyncio
 
@@ -63,17 +86,40 @@ def detect(
             raise UserError(
                 "--judge applies only to the harmful detector", "drop --judge or use `detect harmful`"
             )
-        options.update(judge=judge, api_key_env=api_key_env)
+        options.update(judge=judge, api_key_env=api_key_env, judge_format=judge_format)
     if canary:
         if name != "canary":
             raise UserError("--canary applies only to the canary detector", "drop --canary")
         options["canaries"] = canary
+    if threshold is not None or explain:
+        if name not in ("refusal", "harmful"):
+            raise UserError("--threshold and --explain apply to the refusal and harmful detectors",
+                            "drop them, or use `detect refusal` / `detect harmful`")
+        if threshold is not None:
+            options["threshold"] = threshold
+        options["explain"] = explain
+    if (input is None) == (evaluate is None):
+        raise UserError("give exactly one of --input FILE (label responses) or --evaluate FILE (measure the detector)",
+                        "e.g. opentrust detect refusal --input responses.jsonl")
     required = ("canary",) if name == "canary" and not canary else ()
+    if evaluate is not None:
+        required += ("label",)
     records = read_records(
-        input, required
+        input or evaluate, required  # type: ignore[arg-type]
     )  # validates every line before any work (exit 2 names the bad line)
     detector = get_detector(name, **options)
     console = stderr_console()
+    if evaluate is not None:
+        from opentrust.detectors.io import evaluate_records
+
+        result = evaluate_records(detector, records, evaluate, console)
+        if output is not None:
+            import json
+
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+            console.print(f"evaluation → {output}")
+        return
     with progress_display(console) as progress:
         labelled = asyncio.run(run_detector(detector, records, progress))
     write_records(labelled, output)

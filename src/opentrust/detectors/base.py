@@ -14,9 +14,14 @@ class Detection:
     label: str  # e.g. "refusal" / "compliance", "leak" / "clean"
     score: float  # probability-like confidence in [0, 1] that the positive label applies
     reason: str  # one line a report can show
+    #: caveats a reviewer should see, e.g. "non_english" (the detector was trained on English)
+    flags: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "score": round(float(self.score), 4), "reason": self.reason}
+        out: dict[str, Any] = {"label": self.label, "score": round(float(self.score), 4), "reason": self.reason}
+        if self.flags:
+            out["flags"] = list(self.flags)
+        return out
 
 
 class DetectorError(UserError):

@@ -48,7 +48,7 @@ def read_records(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, A
                         'each line needs string fields "prompt" and "response"',
                     )
             for field in required:
-                if not record.get(field):
+                if record.get(field) in (None, ""):
                     raise UserError(
                         f"{path}:{number}: field {field!r} is missing",
                         f'add "{field}" to every line, or pass it as an option (see --help)',
@@ -106,3 +106,36 @@ def summary_table(detector: Detector, records: list[dict[str, Any]]) -> Any:
         if counts.get(label):
             table.add_row(label, str(counts[label]), f"{counts[label] / len(records):.0%}")
     return table
+
+
+def evaluate_records(detector: Detector, records: list[dict[str, Any]], path: Path, console: Any) -> dict[str, Any]:
+    """Run the detector on labelled lines and print its accuracy table (``detect --evaluate``).
+
+    Each line's ``label`` is the detector's own label word (e.g. ``refusal`` / ``compliance``) or a
+    true/false value for the positive label. Lines the detector could not judge are counted apart."""
+    import asyncio
+
+    from opentrust.detectors.evaluate import evaluation, evaluation_table, gold_label
+
+    truths = []
+    for number, record in enumerate(records, start=1):
+        truth = gold_label(record["label"], detector.positive_label, detector.negative_label)
+        if truth is None:
+            raise UserError(
+                f"{path}: line {number}: label {record['label']!r} is neither {detector.positive_label!r} nor "
+                f"{detector.negative_label!r}",
+                f"label each line {detector.positive_label} or {detector.negative_label} (or true/false)",
+            )
+        truths.append(truth)
+    unlabelled = [{k: v for k, v in r.items() if k != "label"} for r in records]
+    judged = asyncio.run(run_detector(detector, unlabelled))
+    scored = [(j["label"] == detector.positive_label, float(j["score"]), t)
+              for j, t in zip(judged, truths) if j["label"] != "error"]
+    if not scored:
+        raise UserError(f"{path}: the detector could not judge any line", "check the judge with a few lines first")
+    result = evaluation(detector.positive_label, scored)
+    result["errors"] = len(records) - len(scored)
+    console.print(evaluation_table(detector.name, result))
+    if result["errors"]:
+        console.print(f"{result['errors']} line(s) could not be judged and are not counted")
+    return result
