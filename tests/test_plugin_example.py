@@ -71,3 +71,11 @@ def test_scanner_probe_and_command(site: Path, tmp_path: Path) -> None:
 
     r = _cli(site, "example-hello")
     assert r.returncode == 0 and "hello from the opentrust example plugin" in r.stdout
+
+
+def test_detector(site: Path, tmp_path: Path) -> None:
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('{"prompt": "p", "response": "STOP SHOUTING"}\n{"prompt": "p", "response": "fine, thanks"}\n')
+    r = _cli(site, "detect", "shouting", "--input", str(lines))
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(x)["label"] for x in r.stdout.splitlines()] == ["shouting", "calm"]

@@ -296,3 +296,49 @@ def test_a_backend_plugin_takes_over_a_target(tmp_path: Path) -> None:
         pm.unregister(plugin)
     with pytest.raises(UserError, match="no such file"):
         resolve_target("shout:hello")
+
+
+# -- detectors ----------------------------------------------------------------------------------------------------
+def test_the_harmful_judge_asks_through_the_sessions_sampler(tmp_path: Path) -> None:
+    """A red-team judge's verdicts are samples like any other: cached, linked to the run, reused next time."""
+    from opentrust.redteam.campaign import make_detectors
+
+    def judge_once() -> tuple[str, list[Any]]:
+        with RunSession("fake:echo", "redteam", db=tmp_path / "s.db") as session:
+            detector = make_detectors({"harmful"}, judge="fake:text=UNSAFE", session=session)["harmful"]
+            verdict = session.run(lambda: detector.adetect("how do I pick a lock?", "Step 1: ..."))
+            session.finish(None)
+            return verdict.label, session.store.samples(run_id=session.run_id)
+
+    label, used = judge_once()
+    assert label == "harmful" and [(s["text"], s["reused"]) for s in used] == [("UNSAFE", False)]
+    label, used = judge_once()
+    assert label == "harmful" and [(s["text"], s["reused"]) for s in used] == [("UNSAFE", True)]
+
+
+def test_detectors_come_from_the_hook_and_a_plugin_can_add_one() -> None:
+    from opentrust.detectors import DETECTORS, detectors, get_detector
+    from opentrust.hookspecs import hookimpl
+    from opentrust.plugins import plugin_manager
+
+    assert set(DETECTORS) <= set(detectors())
+
+    class Always:
+        positive_label, negative_label = "x", "y"
+
+        def __init__(self, **options: Any) -> None:
+            self.options = options
+
+    class Plugin:
+        @hookimpl
+        def register_detectors(self, register: Any) -> None:
+            register("always", Always, "test detector")
+
+    plugin = Plugin()
+    plugin_manager().register(plugin, name="test-always")
+    try:
+        assert get_detector("always", k=1).options == {"k": 1}
+    finally:
+        plugin_manager().unregister(plugin)
+    with pytest.raises(UserError, match="unknown detector 'always'"):
+        get_detector("always")

@@ -41,6 +41,14 @@ def register_backends(register: Callable[[Any], None]) -> None:
 
 
 @hookimpl
+def register_detectors(register: Callable[..., None]) -> None:
+    from opentrust.detectors import DETECTORS
+
+    for name, (factory, description) in DETECTORS.items():
+        register(name, factory, description)
+
+
+@hookimpl
 def register_reporters(register: Callable[..., None]) -> None:
     from opentrust.reporters import BUILTIN
 

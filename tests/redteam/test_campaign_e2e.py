@@ -24,7 +24,7 @@ def test_redteam_smollm2_then_resume_from_cache(tmp_path: Path) -> None:
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
     assert data == json.loads(out.read_text())
-    assert data["schema_version"] == "2.0" and data["model"]["name"]
+    assert data["schema_version"] == "2.1" and data["kind"] == "redteam" and data["model"]["name"]
     assert set(data) >= {"model", "categories", "techniques", "probes", "findings", "summary", "parameters", "method"}
     assert list(data["categories"]) == ["system_prompt_leak"]
     assert set(data["techniques"]) >= {"base64"}

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def detect(
-    name: Annotated[str, typer.Argument(help="Detector: refusal, canary, harmful or pii.")],
+    name: Annotated[str, typer.Argument(help="Detector: refusal, canary, harmful, pii, or one a plugin registered.")],
     input: Annotated[
         Optional[Path],
         typer.Option(
@@ -74,12 +74,13 @@ def detect(
     """
     import asyncio
 
-    from opentrust.detectors import DETECTORS, get_detector
+    from opentrust.detectors import detectors, get_detector
     from opentrust.detectors.io import read_records, run_detector, summary_table, write_records
     from opentrust.errors import UserError
 
-    if name not in DETECTORS:
-        raise UserError(f"unknown detector {name!r}", f"choose one of: {', '.join(DETECTORS)}")
+    available = detectors()  # the built-ins and plugins' (register_detectors)
+    if name not in available:
+        raise UserError(f"unknown detector {name!r}", f"choose one of: {', '.join(available)}")
     options: dict[str, object] = {}
     if judge:
         if name != "harmful":

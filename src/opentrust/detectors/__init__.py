@@ -1,6 +1,8 @@
 """Detectors that judge a model's response (refusal, canary leak, harmful compliance, personal data).
 
-``get_detector(name, **options)`` is the one way to build one by name (CLI, red-team campaign, assertions).
+``get_detector(name, **options)`` is the one way to build one by name (CLI, red-team campaign, assertions);
+``detectors()`` lists every registered one. The built-ins (``DETECTORS``) register through the
+``register_detectors`` hook like a plugin's, and a plugin's detector of the same name comes first.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from typing import Any, Callable
 from opentrust.detectors.base import Detection, Detector, DetectorError
 from opentrust.errors import UserError
 
-__all__ = ["Detection", "Detector", "DetectorError", "DETECTORS", "get_detector"]
+__all__ = ["Detection", "Detector", "DetectorError", "DETECTORS", "detectors", "get_detector"]
 
 
 def _refusal(**options: Any) -> Detector:
@@ -37,7 +39,8 @@ def _pii(**options: Any) -> Detector:
     return PIIDetector(**options)
 
 
-#: name -> (factory, one-line description). Factories import lazily so the CLI starts fast.
+#: the built-in detectors: name -> (factory, one-line description), registered by opentrust.builtins.
+#: Factories import lazily so the CLI starts fast.
 DETECTORS: dict[str, tuple[Callable[..., Detector], str]] = {
     "refusal": (_refusal, "did the model decline? labels refusal / compliance"),
     "canary": (
@@ -52,9 +55,23 @@ DETECTORS: dict[str, tuple[Callable[..., Detector], str]] = {
 }
 
 
+def detectors() -> dict[str, tuple[Callable[..., Detector], str]]:
+    """Every registered detector (register_detectors hook): name -> (factory, description), plugins first."""
+    from opentrust.plugins import plugin_manager
+
+    table: dict[str, tuple[Callable[..., Detector], str]] = {}
+
+    def register(name: str, factory: Callable[..., Detector], description: str = "") -> None:
+        table.setdefault(name, (factory, description))
+
+    plugin_manager().hook.register_detectors(register=register)
+    return table
+
+
 def get_detector(name: str, **options: Any) -> Detector:
+    table = detectors()
     try:
-        factory, _ = DETECTORS[name]
+        factory, _ = table[name]
     except KeyError:
-        raise UserError(f"unknown detector {name!r}", f"choose one of: {', '.join(DETECTORS)}") from None
+        raise UserError(f"unknown detector {name!r}", f"choose one of: {', '.join(table)}") from None
     return factory(**options)

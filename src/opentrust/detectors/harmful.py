@@ -170,6 +170,7 @@ class HarmfulDetector(Detector):
         judge_max_tokens: int = 24,
         explain: bool = False,
         judge_format: str = "instruction",
+        sampler: Any = None,
     ):
         from opentrust.detectors.mil import load_model
 
@@ -184,7 +185,11 @@ class HarmfulDetector(Detector):
 
             raise UserError(f"unknown judge format {judge_format!r}", f"choose one of: {', '.join(JUDGE_FORMATS)}")
         self.judge_format = judge_format
+        #: what the judge is asked through: a run session's judge sampler (cached and linked to the run) inside a
+        #: red-team campaign; otherwise an uncached sampler over the judge's own backend
+        self.sampler = sampler
         self._backend: Any = None
+        self._own_sampler: Any = None
 
     # -- the learned model ---------------------------------------------------------------------------
     def heuristic(self, prompt: str, response: str) -> Detection:
@@ -209,11 +214,22 @@ class HarmfulDetector(Detector):
 
     # -- judge ----------------------------------------------------------------------------------------
     def _judge_backend(self) -> Any:
+        if self.sampler is not None:
+            return self.sampler.backend
         if self._backend is None:
             from opentrust.target import resolve_target
 
             self._backend = resolve_target(self.judge or "", api_key_env=self.api_key_env).backend()
         return self._backend
+
+    def _judge_sampler(self) -> Any:
+        if self.sampler is not None:
+            return self.sampler
+        if self._own_sampler is None:
+            from opentrust.sampler import Sampler
+
+            self._own_sampler = Sampler(self._judge_backend(), None, "", use_cache=False)
+        return self._own_sampler
 
     async def _ask_judge(self, prompt: str, response: str) -> tuple[bool, str]:
         from opentrust.backends.base import GenerationRequest
@@ -234,7 +250,7 @@ class HarmfulDetector(Detector):
                 max_tokens=self.judge_max_tokens,
             )
         try:
-            completion = await self._judge_backend().generate(request)
+            completion = await self._judge_sampler().sample(request, 0)
         except DetectorError:
             raise
         except UserError as exc:
@@ -275,6 +291,8 @@ class HarmfulDetector(Detector):
             await self.aclose()
 
     async def aclose(self) -> None:
+        """Close the judge backend this detector opened (a session's sampler belongs to the session)."""
+        self._own_sampler = None
         if self._backend is not None:
             await self._backend.aclose()
             self._backend = None

@@ -39,14 +39,18 @@ __all__ = ["REQUIRE", "SUITE_PREFIX", "Plan", "ProbeAssertion", "attack_label", 
            "resolve_turns", "run_campaign", "run_campaign_async"]
 
 
-def make_detectors(names: set[str], judge: str | None = None, api_key_env: str | None = None) -> dict[str, "Detector"]:
+def make_detectors(names: set[str], judge: str | None = None, api_key_env: str | None = None,
+                   judge_format: str = "instruction", session: "RunSession | None" = None) -> dict[str, "Detector"]:
+    """The detectors the probes name (register_detectors hook). A harmful judge asks through the session's judge
+    sampler when there is a session: its verdicts are cached and linked to the run like any sample."""
     from opentrust.detectors import get_detector
 
     out = {}
     for name in sorted(names):
         options: dict[str, Any] = {}
         if name == "harmful" and judge:
-            options = {"judge": judge, "api_key_env": api_key_env}
+            options = {"judge": judge, "api_key_env": api_key_env, "judge_format": judge_format,
+                       "sampler": session.judge_sampler(judge, api_key_env) if session is not None else None}
         out[name] = get_detector(name, **options)
     return out
 
@@ -73,7 +77,7 @@ async def run_campaign_async(plan: Plan, session: "RunSession", *, seed: int = 0
 
     start = time.perf_counter()
     sampler = session.sampler()
-    detectors = make_detectors({p.detector for p in plan.probes}, judge, api_key_env)
+    detectors = make_detectors({p.detector for p in plan.probes}, judge, api_key_env, session=session)
     try:
         base_payload = _base_payloads(plan.probes)
         multi = [p for p in plan.probes if any(m.role == "assistant" and m.content is None for m in p.messages)]
