@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from statistics import NormalDist
+from typing import Any, Callable
 
 
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
@@ -143,3 +144,105 @@ def evidence(value: float | None, interval: tuple[float, float] | list[float] | 
     half = (interval[1] - interval[0]) / 2
     limit = EVIDENCE_MAX_HALF_WIDTH if unit == "ratio" else EVIDENCE_MAX_RELATIVE_HALF_WIDTH * abs(value)
     return "insufficient" if half > limit + 1e-12 else "sufficient"
+
+
+# -- paired comparisons (the same units measured under two or more conditions) --------------------------------
+# A unit ("block") is e.g. one template, filler and seed asked about every group: differences within a block
+# are free of whatever the block itself contributes, which is why a paired test needs far fewer blocks than
+# a comparison of independent group rates (benchmarks/fairness_stats.py).
+
+def mcnemar_exact(b: int, c: int) -> float:
+    """Two-sided exact McNemar p-value from the discordant counts (b: first 1 / second 0, c: the reverse):
+    under no difference each discordant pair goes either way with probability 1/2. 1.0 without discordance."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    from scipy.stats import binom  # imported here: scipy is slow to import
+
+    return float(min(1.0, 2 * binom.cdf(min(b, c), n, 0.5)))
+
+
+def cochran_q(rows: "list[list[bool]] | list[list[int]]", permutations: int = 4000, seed: int = 0,
+              exact_below: int = 30) -> tuple[float, float]:
+    """Cochran's Q for k >= 2 paired binary outcomes (rows = blocks, columns = conditions): (Q, p-value).
+
+    Rows where every condition agrees carry no information and are dropped. The chi-square approximation
+    (k - 1 degrees of freedom) is poor with few informative rows, so below ``exact_below`` of them the p-value is
+    a Monte Carlo permutation p-value instead (each row's outcomes shuffled among the conditions, seeded,
+    ``(1 + hits) / (1 + permutations)``). With two conditions Q is McNemar's chi-square statistic.
+    """
+    import numpy as np
+
+    x = np.asarray(rows, dtype=np.int64)
+    if x.ndim != 2 or x.shape[1] < 2:
+        raise ValueError("cochran_q needs rows of at least two conditions")
+    totals = x.sum(axis=1)
+    x = x[(totals > 0) & (totals < x.shape[1])]
+    if len(x) == 0:
+        return 0.0, 1.0
+    k = x.shape[1]
+
+    def q_of(m: "np.ndarray") -> "np.ndarray | float":
+        cols = m.sum(axis=-2)
+        r = m.sum(axis=-1)
+        n = r.sum(axis=-1)
+        return (k - 1) * (k * (cols ** 2).sum(axis=-1) - n ** 2) / (k * n - (r ** 2).sum(axis=-1))
+
+    q = float(q_of(x))
+    if len(x) >= exact_below:
+        from scipy.stats import chi2
+
+        return q, float(chi2.sf(q, k - 1))
+    rng = np.random.default_rng(seed)
+    keys = rng.random((permutations, *x.shape))
+    shuffled = np.take_along_axis(np.broadcast_to(x, keys.shape), np.argsort(keys, axis=-1), axis=-1)
+    hits = int((q_of(shuffled) >= q - 1e-9).sum())
+    return q, (1 + hits) / (1 + permutations)
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm's step-down adjusted p-values (family-wise error rate across the list), in the input order."""
+    m = len(pvalues)
+    order = sorted(range(m), key=lambda i: pvalues[i])
+    out = [1.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = running
+    return out
+
+
+def paired_difference_interval(both: int, first_only: int, second_only: int, neither: int,
+                               confidence: float = 0.95) -> tuple[float, float]:
+    """Interval for p1 - p2 of two paired proportions (Newcombe 1998, method 10: Wilson score limits of each
+    proportion combined with the correlation of the pairs). Good coverage with empty cells, where the
+    Wald interval collapses to a point; p1 = (both + first_only) / n, p2 = (both + second_only) / n."""
+    n = both + first_only + second_only + neither
+    if n <= 0:
+        return (-1.0, 1.0)
+    p1, p2 = (both + first_only) / n, (both + second_only) / n
+    l1, u1 = wilson_interval(both + first_only, n, confidence)
+    l2, u2 = wilson_interval(both + second_only, n, confidence)
+    margins = (both + first_only) * (second_only + neither) * (both + second_only) * (first_only + neither)
+    phi = 0.0 if margins == 0 else (both * neither - first_only * second_only) / math.sqrt(margins)
+    d = p1 - p2
+    lower = d - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
+    upper = d + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))
+    return (max(-1.0, lower), min(1.0, upper))
+
+
+def bootstrap_interval(units: int, statistic: "Callable[[Any], float | None]", confidence: float = 0.95,
+                       resamples: int = 2000, seed: int = 0) -> tuple[float, float] | None:
+    """Percentile bootstrap interval of ``statistic(indices)`` over ``units`` resampled with replacement
+    (pass the indices of clusters to resample clusters). Resamples where the statistic is undefined (None)
+    are skipped; None when fewer than half of them are defined or there are fewer than two units."""
+    if units < 2:
+        return None
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    draws = [v for _ in range(resamples) if (v := statistic(rng.integers(0, units, units))) is not None]
+    if len(draws) < resamples / 2:
+        return None
+    a = (1 - confidence) / 2
+    return float(np.quantile(draws, a)), float(np.quantile(draws, 1 - a))
