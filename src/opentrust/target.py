@@ -56,6 +56,9 @@ class Target(BaseModel):
     model_id: str | None = None
     #: plugin targets: the backend scheme (``fake`` for ``fake:echo``)
     scheme: str | None = None
+    #: how prompts reach the model: "chat" (its chat template) or "completion" (a plain-text transcript, for
+    #: base models without instruction tuning; the ``completion:`` prefix, see opentrust.backends.base)
+    prompt_mode: Literal["chat", "completion"] = "chat"
     _identity: Any = PrivateAttr(default=None)
 
     @property
@@ -174,9 +177,20 @@ def resolve_target(spec: str, api_key_env: str | None = None, model_id: str | No
     return target
 
 
+COMPLETION_PREFIX = "completion:"
+
+
 def _resolve(spec: str, api_key_env: str | None) -> Target:
     if not spec:
         raise UserError("no target given", "pass smollm2, a .gguf file, a model folder or openai:<url>#<model>")
+    if spec.startswith(COMPLETION_PREFIX) and not Path(spec).expanduser().exists():
+        # completion:TARGET — the same model prompted with a plain-text transcript instead of its chat template
+        inner = _resolve(spec[len(COMPLETION_PREFIX):].strip(), api_key_env)
+        if inner.kind == "plugin" or not inner.can_generate:
+            raise UserError(f"{spec}: completion prompts apply to GGUF files and openai: endpoints",
+                            "drop the completion: prefix")
+        return inner.model_copy(update={"spec": spec, "name": _safe_name(f"{inner.name}-completion"),
+                                        "prompt_mode": "completion"})
     if spec.startswith("openai:"):
         return _endpoint(spec, api_key_env)
     if spec in ALIASES:

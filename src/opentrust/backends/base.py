@@ -48,12 +48,41 @@ class Completion(BaseModel):
     finish_reason: str | None = None
     seed: int | None = None
     cached: bool = False
+    #: streamed generations only (``Backend.stream``): seconds from the request to the first token with text
+    ttft_s: float | None = None
 
     @property
     def tokens_per_second(self) -> float | None:
         if self.completion_tokens and self.latency_s > 0:
             return self.completion_tokens / self.latency_s
         return None
+
+
+#: How a backend turns a request's messages into the model's input. ``chat`` (the default): the model's chat
+#: template. ``completion``: a plain-text prompt (``completion_prompt``) for base models that were never
+#: instruction-tuned, e.g. a GGUF without a chat template, which through a guessed chat format answers with
+#: nothing at all. Chosen per target with the ``completion:`` prefix (``completion:gemma3-270m``).
+PROMPT_MODES = ("chat", "completion")
+#: where a completion-style answer ends: the model starting the next question or answer of the transcript
+COMPLETION_STOP = ["\nQuestion:", "\nAnswer:", "\nUser:"]
+
+
+def completion_prompt(messages: list[Message]) -> str:
+    """The plain-text transcript a base model continues: the system text, then ``Question: ...`` /
+    ``Answer: ...`` turns, ending with ``Answer:`` for the model to complete."""
+    parts: list[str] = []
+    for m in messages:
+        if m.role == "system":
+            parts.append(m.content.strip() + "\n")
+        elif m.role == "assistant":
+            parts.append(f"Answer: {m.content.strip()}")
+        else:
+            parts.append(f"Question: {m.content.strip()}")
+    return "\n".join(parts) + "\nAnswer:"
+
+
+def completion_stops(request: "GenerationRequest") -> list[str]:
+    return list(dict.fromkeys([*request.stop, *COMPLETION_STOP]))
 
 
 def derive_seed(base_seed: int, index: int) -> int:
@@ -72,6 +101,12 @@ class Backend(ABC):
     @abstractmethod
     async def generate(self, request: GenerationRequest, seed: int | None = None) -> Completion:
         """Generate one completion. ``seed`` overrides ``request.seed`` (the sampler passes the derived seed)."""
+
+    async def stream(self, request: GenerationRequest, seed: int | None = None) -> Completion:
+        """Generate one completion streamed token by token, timing the first token (``Completion.ttft_s``) and
+        counting streamed tokens. Used for latency measurements (never cached); backends that cannot stream
+        raise NotImplementedError."""
+        raise NotImplementedError(f"the {self.name} backend cannot stream")
 
     async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections or models."""

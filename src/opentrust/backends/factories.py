@@ -22,6 +22,7 @@ class LlamaCppFactory(BackendFactory):
         from opentrust.backends.llamacpp import LlamaCppBackend
 
         options.pop("concurrency", None)  # one llama.cpp context serves one request at a time
+        options.setdefault("prompt_mode", target.prompt_mode)
         return LlamaCppBackend(target.gguf_path, **options)  # type: ignore[arg-type]
 
 
@@ -38,6 +39,7 @@ class OpenAIHTTPFactory(BackendFactory):
 
         if options.get("concurrency") is None:
             options.pop("concurrency", None)
+        options.setdefault("prompt_mode", target.prompt_mode)
         backend = OpenAIBackend(target.base_url or "", target.model or "", api_key=target.api_key(),
                                 **options)  # type: ignore[arg-type]
         if target._identity is not None:  # what the server said about its runtime goes into the provenance

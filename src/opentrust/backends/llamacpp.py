@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opentrust.backends.base import Backend, Completion, GenerationRequest
+from opentrust.backends.base import Backend, Completion, GenerationRequest, completion_prompt, completion_stops
 from opentrust.errors import BackendError
 
 IDLE_MODELS = 1
@@ -128,18 +128,24 @@ class LlamaCppBackend(Backend):
     name = "llama.cpp"
     max_concurrency = 1  # one context; more in flight would only queue on the lock
 
-    def __init__(self, path: Path, n_ctx: int = 2048, pool: ModelPool | None = None):
+    def __init__(self, path: Path, n_ctx: int = 2048, pool: ModelPool | None = None, prompt_mode: str = "chat"):
         self.path = Path(path)
         self.n_ctx = n_ctx
+        #: "chat": the GGUF's chat template; "completion": a plain-text prompt (opentrust.backends.base)
+        self.prompt_mode = prompt_mode
         self.pool = pool or POOL
         self._held: tuple[tuple[str, int, int, int], Any, threading.Lock] | None = None
         self._hold_lock = threading.Lock()
 
     def describe(self) -> dict[str, object]:
-        return {"backend": self.name, "llama_cpp_python": runtime_version().split()[-1], "n_ctx": self.n_ctx}
+        return {"backend": self.name, "llama_cpp_python": runtime_version().split()[-1], "n_ctx": self.n_ctx,
+                "prompt_mode": self.prompt_mode}
 
     def provenance(self) -> dict[str, object]:
-        return {"backend": self.name, "runtime": runtime_version(), "n_ctx": self.n_ctx}
+        out: dict[str, object] = {"backend": self.name, "runtime": runtime_version(), "n_ctx": self.n_ctx}
+        if self.prompt_mode != "chat":  # chat samples keep the key they always had
+            out["prompt_mode"] = self.prompt_mode
+        return out
 
     def _model(self) -> tuple[Any, threading.Lock]:
         with self._hold_lock:
@@ -156,6 +162,22 @@ class LlamaCppBackend(Backend):
     async def generate(self, request: GenerationRequest, seed: int | None = None) -> Completion:
         return await asyncio.to_thread(self._generate_sync, request, request.seed if seed is None else seed)
 
+    def _call(self, llm: Any, request: GenerationRequest, seed: int, stream: bool) -> Any:
+        try:
+            if self.prompt_mode == "completion":
+                return llm.create_completion(
+                    prompt=completion_prompt(request.messages), temperature=request.temperature,
+                    top_p=request.top_p, max_tokens=request.max_tokens, seed=seed, stop=completion_stops(request),
+                    stream=stream)
+            return llm.create_chat_completion(
+                messages=[m.model_dump() for m in request.messages],
+                temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens,
+                seed=seed, stop=request.stop or None, stream=stream,
+            )
+        except ValueError as exc:  # e.g. prompt longer than the context window
+            raise BackendError(f"llama.cpp rejected the request: {exc}",
+                               "shorten the prompt or lower max_tokens") from exc
+
     def _generate_sync(self, request: GenerationRequest, seed: int) -> Completion:
         llm, lock = self._model()
         with lock:
@@ -164,20 +186,42 @@ class LlamaCppBackend(Backend):
             # fixed seed would not give a fixed answer.
             llm.reset()
             start = time.perf_counter()
-            try:
-                out = llm.create_chat_completion(
-                    messages=[m.model_dump() for m in request.messages],
-                    temperature=request.temperature, top_p=request.top_p, max_tokens=request.max_tokens,
-                    seed=seed, stop=request.stop or None,
-                )
-            except ValueError as exc:  # e.g. prompt longer than the context window
-                raise BackendError(f"llama.cpp rejected the request: {exc}",
-                                   "shorten the prompt or lower max_tokens") from exc
+            out = self._call(llm, request, seed, stream=False)
             latency = time.perf_counter() - start
         choice = out["choices"][0]
         usage = out.get("usage") or {}
+        text = choice["text"] if "text" in choice else choice["message"].get("content")
         return Completion(
-            text=choice["message"].get("content") or "",
+            text=(text or "").strip() if self.prompt_mode == "completion" else text or "",
             prompt_tokens=usage.get("prompt_tokens"), completion_tokens=usage.get("completion_tokens"),
             latency_s=latency, finish_reason=choice.get("finish_reason"), seed=seed,
         )
+
+    async def stream(self, request: GenerationRequest, seed: int | None = None) -> Completion:
+        return await asyncio.to_thread(self._stream_sync, request, request.seed if seed is None else seed)
+
+    def _stream_sync(self, request: GenerationRequest, seed: int) -> Completion:
+        """Streamed generation: llama-cpp-python yields one chunk per generated token, so the first chunk with
+        text marks the end of prompt processing plus one token, and the chunks count the tokens."""
+        llm, lock = self._model()
+        with lock:
+            llm.reset()
+            start = time.perf_counter()
+            first: float | None = None
+            pieces: list[str] = []
+            finish = None
+            for chunk in self._call(llm, request, seed, stream=True):
+                choice = chunk["choices"][0]
+                piece = choice.get("text") if "text" in choice else (choice.get("delta") or {}).get("content")
+                if piece:
+                    if first is None:
+                        first = time.perf_counter() - start
+                    pieces.append(piece)
+                finish = choice.get("finish_reason") or finish
+            latency = time.perf_counter() - start
+            evaluated = llm.n_tokens  # prompt + generated tokens in the context after the generation
+        # the last generated token is sampled but not evaluated; prompt = evaluated - (generated - 1)
+        prompt_tokens = max(0, evaluated - max(0, len(pieces) - 1)) if pieces else evaluated
+        text = "".join(pieces)
+        return Completion(text=text.strip() if self.prompt_mode == "completion" else text, prompt_tokens=prompt_tokens, completion_tokens=len(pieces),
+                          latency_s=latency, finish_reason=finish, seed=seed, ttft_s=first)

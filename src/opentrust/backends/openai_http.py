@@ -7,13 +7,14 @@ timeouts, 429 and 5xx (honouring Retry-After), and a clear one-line error on oth
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from typing import Any
 
 import httpx
 
-from opentrust.backends.base import Backend, Completion, GenerationRequest
+from opentrust.backends.base import Backend, Completion, GenerationRequest, completion_prompt, completion_stops
 from opentrust.errors import BackendError
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -25,7 +26,7 @@ class OpenAIBackend(Backend):
 
     def __init__(self, base_url: str, model: str, api_key: str | None = None, concurrency: int = 4,
                  retries: int = 5, timeout_s: float = 120.0, backoff_base_s: float = 0.5,
-                 backoff_max_s: float = 20.0, extra_body: dict[str, Any] | None = None):
+                 backoff_max_s: float = 20.0, extra_body: dict[str, Any] | None = None, prompt_mode: str = "chat"):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.max_concurrency = concurrency
@@ -43,13 +44,17 @@ class OpenAIBackend(Backend):
         self.extra_body = dict(extra_body or {})
         #: what the server reported about its runtime (opentrust.backends.identity), set by the target
         self.server_runtime: dict[str, Any] = {}
+        #: "chat": /chat/completions; "completion": a plain-text prompt to /completions (opentrust.backends.base)
+        self.prompt_mode = prompt_mode
 
     def describe(self) -> dict[str, object]:
         return {"backend": self.name, "base_url": self.base_url, "model": self.model,
-                "concurrency": self.max_concurrency, "retries": self.retries}
+                "concurrency": self.max_concurrency, "retries": self.retries, "prompt_mode": self.prompt_mode}
 
     def provenance(self) -> dict[str, object]:
         out: dict[str, object] = {"backend": self.name}
+        if self.prompt_mode != "chat":  # chat samples keep the key they always had
+            out["prompt_mode"] = self.prompt_mode
         if self.extra_body:
             out["extra_body"] = self.extra_body
         if self.server_runtime:
@@ -70,15 +75,23 @@ class OpenAIBackend(Backend):
             self._client = None
             self._sem = None
 
+    @property
+    def _path(self) -> str:
+        return "/completions" if self.prompt_mode == "completion" else "/chat/completions"
+
     def _payload(self, request: GenerationRequest, seed: int) -> dict[str, Any]:
         payload: dict[str, Any] = {
             "model": self.model,
-            "messages": [m.model_dump() for m in request.messages],
             "temperature": request.temperature, "top_p": request.top_p,
             "max_tokens": request.max_tokens, "seed": seed,
         }
-        if request.stop:
-            payload["stop"] = request.stop
+        if self.prompt_mode == "completion":
+            payload["prompt"] = completion_prompt(request.messages)
+            payload["stop"] = completion_stops(request)
+        else:
+            payload["messages"] = [m.model_dump() for m in request.messages]
+            if request.stop:
+                payload["stop"] = request.stop
         payload.update(self.extra_body)
         return payload
 
@@ -94,7 +107,7 @@ class OpenAIBackend(Backend):
     async def generate(self, request: GenerationRequest, seed: int | None = None) -> Completion:
         client, sem = self._ensure()
         seed = request.seed if seed is None else seed
-        url = f"{self.base_url}/chat/completions"
+        url = f"{self.base_url}{self._path}"
         payload = self._payload(request, seed)
         last_error = ""
         async with sem:
@@ -109,7 +122,10 @@ class OpenAIBackend(Backend):
                 else:
                     latency = time.perf_counter() - start
                     if resp.status_code < 400:
-                        return _parse(resp, latency, seed)
+                        done = _parse(resp, latency, seed)
+                        if self.prompt_mode == "completion":
+                            done.text = done.text.strip()
+                        return done
                     if resp.status_code not in RETRY_STATUS:
                         raise BackendError(
                             f"{url} answered HTTP {resp.status_code}: {_error_text(resp)}",
@@ -120,6 +136,50 @@ class OpenAIBackend(Backend):
                     await asyncio.sleep(self._delay(attempt, retry_after))
         raise BackendError(f"cannot get a completion from {self.base_url} after {self.retries + 1} attempts "
                            f"({last_error})", "check that the server is running and reachable")
+
+
+    async def stream(self, request: GenerationRequest, seed: int | None = None) -> Completion:
+        """Server-sent events (``"stream": true``); one attempt, no retries: a retried request would time
+        the retry. Tokens are counted as streamed chunks with text (one token each on llama.cpp's server)."""
+        client, sem = self._ensure()
+        seed = request.seed if seed is None else seed
+        url = f"{self.base_url}{self._path}"
+        payload = {**self._payload(request, seed), "stream": True}
+        pieces: list[str] = []
+        first: float | None = None
+        finish = None
+        async with sem:
+            start = time.perf_counter()
+            try:
+                async with client.stream("POST", url, json=payload) as resp:
+                    if resp.status_code >= 400:
+                        await resp.aread()
+                        raise BackendError(f"{url} answered HTTP {resp.status_code}: {_error_text(resp)}",
+                                           "check that the server supports streaming (\"stream\": true)")
+                    async for line in resp.aiter_lines():
+                        if not line.startswith("data:"):
+                            continue
+                        data = line[5:].strip()
+                        if data == "[DONE]":
+                            break
+                        try:
+                            choice = json.loads(data)["choices"][0]
+                        except (ValueError, KeyError, IndexError, TypeError):
+                            continue
+                        piece = choice.get("text") if "text" in choice else (choice.get("delta") or {}).get("content")
+                        if piece:
+                            if first is None:
+                                first = time.perf_counter() - start
+                            pieces.append(piece)
+                        finish = choice.get("finish_reason") or finish
+            except httpx.TransportError as exc:
+                raise BackendError(f"cannot stream from {self.base_url}: {type(exc).__name__}: {exc}",
+                                   "check that the server is running and reachable") from exc
+            latency = time.perf_counter() - start
+        text = "".join(pieces)
+        return Completion(text=text.strip() if self.prompt_mode == "completion" else text, prompt_tokens=None,
+                          completion_tokens=len(pieces), latency_s=latency, finish_reason=finish, seed=seed,
+                          ttft_s=first)
 
 
 def _error_text(resp: httpx.Response) -> str:
