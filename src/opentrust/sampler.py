@@ -14,10 +14,14 @@ timings are only ever computed from fresh samples.
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Sequence
+import json
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from opentrust.backends.base import Backend, Completion, GenerationRequest, derive_seed
 from opentrust.store import Store, provenance_key
+
+if TYPE_CHECKING:
+    from opentrust.backends.logprobs import ChoiceRequest, ChoiceScores
 
 
 class Sampler:
@@ -88,6 +92,35 @@ class Sampler:
     def _link(self, sample_id: int, reused: bool) -> None:
         if self.store is not None and self.run_id is not None:
             self.store.link_sample(self.run_id, sample_id, reused)
+
+    async def choice_logprobs(self, request: "ChoiceRequest") -> "ChoiceScores | None":
+        """Log-probabilities of candidate next tokens (``opentrust.backends.logprobs``), cached like a sample:
+        stored under the request's own key (index 0) with the scores as JSON text, linked to the run as
+        generated or reused. None when the backend offers no log-probabilities (nothing is stored)."""
+        from opentrust.backends.logprobs import ChoiceScores, choice_logprobs
+
+        key = request.cache_key()
+        if self.use_cache:
+            assert self.store is not None
+            row = self.store.get_sample(self.fingerprint, key, 0, self.provenance_hash)
+            if row is not None:
+                self.reused += 1
+                self._link(row["id"], reused=True)
+                return ChoiceScores(logprobs=json.loads(row["text"]), prompt_tokens=row["prompt_tokens"],
+                                    latency_s=row["latency_s"] or 0.0, cached=True)
+        async with self._sem:
+            scores = await choice_logprobs(self.backend, request)
+        if scores is None:
+            return None
+        self.generated += 1
+        if self.store is not None:
+            record = Completion(text=json.dumps(scores.logprobs), prompt_tokens=scores.prompt_tokens,
+                                completion_tokens=0, latency_s=scores.latency_s, finish_reason="logprobs", seed=0)
+            sample_id = self.store.put_sample(self.fingerprint, key, 0, request.model_dump_json(), record,
+                                              self.run_id, self.provenance)
+            if sample_id is not None:
+                self._link(sample_id, reused=False)
+        return scores
 
     async def samples(self, request: GenerationRequest, n: int, start: int = 0) -> list[Completion]:
         """Samples ``start .. start+n-1`` of ``request``, in index order."""
