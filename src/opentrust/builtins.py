@@ -13,9 +13,9 @@ from opentrust.hookspecs import hookimpl
 
 @hookimpl
 def register_commands(app: Any) -> None:
-    from opentrust.commands import audit, detect, history, openness, redteam, scan, test
+    from opentrust.commands import audit, compare, detect, history, openness, redteam, scan, test
 
-    for module in (audit, scan, openness, test, redteam, detect, history):
+    for module in (audit, scan, openness, test, redteam, compare, detect, history):
         module.register(app)
 
 

@@ -81,6 +81,16 @@ def scan_sarif(result: Any, **_: Any) -> str:
     return render_sarif(result)
 
 
+def compare_json(result: Any, **_: Any) -> str:
+    return _json(result.model_dump(mode="json", by_alias=True))
+
+
+def compare_html(result: Any, **_: Any) -> str:
+    from opentrust.compare.report import render_html
+
+    return render_html(result)
+
+
 #: (format, render, kinds) of every built-in reporter
 BUILTIN: list[tuple[str, Callable[..., str], tuple[str, ...]]] = [
     ("json", audit_json, ("audit",)), ("html", audit_html, ("audit",)),
@@ -88,4 +98,5 @@ BUILTIN: list[tuple[str, Callable[..., str], tuple[str, ...]]] = [
     ("json", redteam_json, ("redteam",)), ("sarif", redteam_sarif, ("redteam",)), ("junit", redteam_junit, ("redteam",)),
     ("json", openness_json, ("openness",)), ("cyclonedx", openness_cyclonedx, ("openness",)),
     ("json", scan_json, ("scan",)), ("sarif", scan_sarif, ("scan",)),
+    ("json", compare_json, ("compare",)), ("html", compare_html, ("compare",)),
 ]

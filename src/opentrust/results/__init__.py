@@ -31,6 +31,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "test": ("opentrust.results.test", "TestResult"),
     "redteam": ("opentrust.results.redteam", "RedteamResult"),
     "openness": ("opentrust.results.openness", "OpennessResult"),
+    "compare": ("opentrust.results.compare", "CompareResult"),
 }
 
 __all__ = ["MODELS", "model_for", "current_version", "parse_result", "read_result", "json_schema", "schema_text"]
