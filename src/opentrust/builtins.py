@@ -17,18 +17,23 @@ def register_commands(app: Any) -> None:
 
     for module in (audit, scan, openness, test, redteam, compare, detect, history):
         module.register(app)
+    from opentrust.commands import fairness
+
+    fairness.register(app)
 
 
 @hookimpl
 def register_checks(register: Callable[[Any], None]) -> None:
     from opentrust.checks.behaviour import BehaviourCheck
+    from opentrust.checks.fairness import FairnessCheck
     from opentrust.checks.model_facts import ModelFactsCheck
     from opentrust.checks.openness import OpennessCheck
     from opentrust.checks.redteam import RedTeamCheck
     from opentrust.checks.scan import ScanCheck
     from opentrust.checks.smoke import SmokeCheck
 
-    for check in (ModelFactsCheck(), ScanCheck(), OpennessCheck(), SmokeCheck(), BehaviourCheck(), RedTeamCheck()):
+    for check in (ModelFactsCheck(), ScanCheck(), OpennessCheck(), SmokeCheck(), BehaviourCheck(), FairnessCheck(),
+                  RedTeamCheck()):
         register(check)
 
 

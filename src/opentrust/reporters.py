@@ -91,6 +91,22 @@ def compare_html(result: Any, **_: Any) -> str:
     return render_html(result)
 
 
+def fairness_json(result: Any, **_: Any) -> str:
+    return _json(result.model_dump(mode="json", by_alias=True))
+
+
+def fairness_html(result: Any, **_: Any) -> str:
+    from opentrust.fairness.report import render_html
+
+    return render_html(result)
+
+
+def fairness_junit(result: Any, **_: Any) -> str:
+    from opentrust.fairness.report import render_junit
+
+    return render_junit(result)
+
+
 #: (format, render, kinds) of every built-in reporter
 BUILTIN: list[tuple[str, Callable[..., str], tuple[str, ...]]] = [
     ("json", audit_json, ("audit",)), ("html", audit_html, ("audit",)),
@@ -98,5 +114,7 @@ BUILTIN: list[tuple[str, Callable[..., str], tuple[str, ...]]] = [
     ("json", redteam_json, ("redteam",)), ("sarif", redteam_sarif, ("redteam",)), ("junit", redteam_junit, ("redteam",)),
     ("json", openness_json, ("openness",)), ("cyclonedx", openness_cyclonedx, ("openness",)),
     ("json", scan_json, ("scan",)), ("sarif", scan_sarif, ("scan",)),
+    ("json", fairness_json, ("fairness",)), ("html", fairness_html, ("fairness",)),
+    ("junit", fairness_junit, ("fairness",)),
     ("json", compare_json, ("compare",)), ("html", compare_html, ("compare",)),
 ]

@@ -215,8 +215,9 @@ def holm(pvalues: list[float]) -> list[float]:
 def paired_difference_interval(both: int, first_only: int, second_only: int, neither: int,
                                confidence: float = 0.95) -> tuple[float, float]:
     """Interval for p1 - p2 of two paired proportions (Newcombe 1998, method 10: Wilson score limits of each
-    proportion combined with the correlation of the pairs). Good coverage with empty cells, where the
-    Wald interval collapses to a point; p1 = (both + first_only) / n, p2 = (both + second_only) / n."""
+    proportion combined with the continuity-corrected correlation of the pairs). Good coverage with empty
+    cells, where the Wald interval collapses to a point; p1 = (both + first_only) / n, p2 = (both + second_only)
+    / n."""
     n = both + first_only + second_only + neither
     if n <= 0:
         return (-1.0, 1.0)
@@ -224,7 +225,11 @@ def paired_difference_interval(both: int, first_only: int, second_only: int, nei
     l1, u1 = wilson_interval(both + first_only, n, confidence)
     l2, u2 = wilson_interval(both + second_only, n, confidence)
     margins = (both + first_only) * (second_only + neither) * (both + second_only) * (first_only + neither)
-    phi = 0.0 if margins == 0 else (both * neither - first_only * second_only) / math.sqrt(margins)
+    # the correlation with Newcombe's continuity correction: without it every-pair-concordant data (phi = 1)
+    # collapse the interval to a point
+    psi = both * neither - first_only * second_only
+    psi = psi - n / 2 if psi > n / 2 else 0.0 if psi >= 0 else psi
+    phi = 0.0 if margins == 0 else psi / math.sqrt(margins)
     d = p1 - p2
     lower = d - math.sqrt(max(0.0, (p1 - l1) ** 2 - 2 * phi * (p1 - l1) * (u2 - p2) + (u2 - p2) ** 2))
     upper = d + math.sqrt(max(0.0, (u1 - p1) ** 2 - 2 * phi * (u1 - p1) * (p2 - l2) + (p2 - l2) ** 2))

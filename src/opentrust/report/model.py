@@ -17,6 +17,7 @@ from opentrust.results.base import ResultBase
 from opentrust.results.sections import (
     SECTION_DATA,
     BehaviourData,
+    FairnessData,
     ModelFactsData,
     OpennessData,
     RedteamData,
@@ -70,7 +71,8 @@ class Section(BaseModel):
     tables: list[Table] = Field(default_factory=list)
     charts: list[BarChart] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict, description="Parameters the check ran with.")
-    data: Union[ModelFactsData, ScanData, OpennessData, SmokeData, BehaviourData, RedteamData, dict[str, Any]] = Field(
+    data: Union[ModelFactsData, ScanData, OpennessData, SmokeData, BehaviourData, RedteamData, FairnessData,
+                dict[str, Any]] = Field(
         default_factory=dict, description="Check-specific machine-readable results: a typed block for each built-in "
         "check (chosen by the section's check name), a plain object for plugin checks."
     )

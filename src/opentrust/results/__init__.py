@@ -31,6 +31,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "test": ("opentrust.results.test", "TestResult"),
     "redteam": ("opentrust.results.redteam", "RedteamResult"),
     "openness": ("opentrust.results.openness", "OpennessResult"),
+    "fairness": ("opentrust.results.fairness", "FairnessResult"),
     "compare": ("opentrust.results.compare", "CompareResult"),
 }
 

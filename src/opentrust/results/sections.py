@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import Field
 
 from opentrust.results.base import Part
+from opentrust.results.fairness import BBQScores, CounterfactualRow, FairnessItem, FairnessMethod, FairnessSummary
 from opentrust.results.openness import OpennessResult
 from opentrust.results.redteam import GroupFigure, Method, Summary
 from opentrust.results.scan import ScanResult
@@ -44,7 +45,15 @@ class RedteamData(Part):
     method: Method
 
 
+class FairnessData(Part):
+    method: FairnessMethod
+    counterfactual: list[CounterfactualRow] = Field(description="As in `opentrust fairness` JSON.")
+    bbq: BBQScores | None
+    items: list[FairnessItem]
+    summary: FairnessSummary
+
+
 SECTION_DATA: dict[str, type[Part]] = {
     "model_facts": ModelFactsData, "scan": ScanData, "openness": OpennessData, "smoke": SmokeData,
-    "behaviour": BehaviourData, "redteam": RedteamData,
+    "behaviour": BehaviourData, "redteam": RedteamData, "fairness": FairnessData,
 }
