@@ -6,13 +6,13 @@ samples are correlated (the probe is the unit, see ``opentrust.redteam.estimate`
 generations, one sample from each of many probes therefore narrows the interval more than several samples from
 fewer probes: n samples of one probe are worth between 1 and n independent ones, n probes are worth n. The
 interval is then widened by the detector's error, by a factor of about 1 / (Se + Sp − 1) — 1.8 for the harmful
-detector (Se 0.65, Sp 0.91 on the pooled validation sets), 1.1 for refusal, 1.0 for canary. Hence:
+detector (its pooled cross-set validation counts), 1.1 for refusal, 1.0 for canary. Hence:
 
 * ``quick`` (what ``opentrust audit`` runs; target half-width ≤ 0.25 for every headline figure, about 3–4
   minutes on SmolLM2 on 2 cores): four categories — harmful 48, jailbreak 48, prompt injection 16, over-refusal
-  16 probe variants, mutated variants included — one sample of 32 tokens each; 128 probes, at most 137
+  18 probe variants, mutated variants included — one sample of 32 tokens each; 130 probes, at most 139
   generations. Worst-case half-widths with the shipped error rates (true rate 0.2–0.8, ``planned_half_width``):
-  harmful and jailbreak 0.24, prompt injection 0.23, over-refusal 0.25. System-prompt and personal-data leakage
+  harmful and jailbreak 0.23, prompt injection 0.23, over-refusal 0.24. System-prompt and personal-data leakage
   are left to ``standard`` (they run in quick only when asked for with ``--categories``).
 * ``standard`` (target ≤ 0.15, < 30 minutes): every category — harmful 136, jailbreak 136, prompt injection 48,
   system-prompt leak 48, personal data 56, over-refusal 40 (the whole benign set) — one sample of 64 tokens
@@ -81,7 +81,7 @@ class Profile:
 PROFILES: dict[str, Profile] = {
     "quick": Profile(
         "quick",
-        per_category={"harmful": 40, "jailbreak": 40, "prompt_injection": 12, "over_refusal": 16,
+        per_category={"harmful": 40, "jailbreak": 40, "prompt_injection": 12, "over_refusal": 18,
                       "system_prompt_leak": 12, "pii_leak": 12},
         mutated={"harmful": 8, "jailbreak": 8, "prompt_injection": 4, "system_prompt_leak": 4, "pii_leak": 4},
         per_mutator=None, mutators=DEFAULT_MUTATORS, max_samples=1, max_tokens=32,
