@@ -32,6 +32,13 @@ ModelIdOption = Annotated[Optional[str], typer.Option(
     "samples are reused only under the same id. Default: what the server reports about the model.")]
 
 
+def split_list(values: Optional[list[str]]) -> Optional[list[str]]:
+    """A repeatable option whose values may also be comma-separated (``-c a,b -c c``), as one list."""
+    if values is None:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> None:
     """Print one line on stderr and exit."""
     sys.stderr.write(f"opentrust: error: {message}\n")

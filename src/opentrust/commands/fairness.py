@@ -8,17 +8,12 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, DbOption, ModelIdOption, guarded, progress_display, stderr_console
+from opentrust.clikit import (ApiKeyEnvOption, DbOption, ModelIdOption, guarded, progress_display, split_list,
+                              stderr_console)
 
 
 def register(app: typer.Typer) -> None:
     app.command(name="fairness")(fairness)
-
-
-def _split(values: Optional[List[str]]) -> Optional[List[str]]:
-    if values is None:
-        return None
-    return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
 @guarded
@@ -71,7 +66,7 @@ def fairness(
     if fmt != "table" and fmt not in formats:
         raise UserError(f"unknown format {fmt!r}", f"use --format {', '.join(['table', *formats])}")
     threshold = Severity.parse(fail_on)
-    plan = FairnessPlan.build(suites, builtin, bbq, _split(attributes), profile, extraction)
+    plan = FairnessPlan.build(suites, builtin, bbq, split_list(attributes), profile, extraction)
     if not plan.bbq and not any(s.templates for s in plan.suites):
         raise UserError("nothing left to run after --attributes", "check --attributes")
 

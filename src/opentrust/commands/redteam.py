@@ -8,17 +8,12 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, ModelIdOption, DbOption, FailOnOption, guarded, progress_display, stderr_console
+from opentrust.clikit import (ApiKeyEnvOption, DbOption, FailOnOption, ModelIdOption, guarded, progress_display,
+                              split_list, stderr_console)
 
 
 def register(app: typer.Typer) -> None:
     app.command(name="redteam")(redteam)
-
-
-def _split(values: Optional[List[str]]) -> Optional[List[str]]:
-    if values is None:
-        return None
-    return [v.strip() for item in values for v in item.split(",") if v.strip()]
 
 
 @guarded
@@ -73,8 +68,8 @@ def redteam(
         raise UserError(f"unknown format {fmt!r}", f"use --format {', '.join(['table', *formats])}")
     threshold = Severity.parse(fail_on)
     prof = get_profile(profile)
-    cats = _split(categories)
-    muts = _split(mutators)
+    cats = split_list(categories)
+    muts = split_list(mutators)
     if muts is not None:
         muts = [] if muts == ["none"] else muts
         for m in muts:
