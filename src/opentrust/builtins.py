@@ -13,13 +13,10 @@ from opentrust.hookspecs import hookimpl
 
 @hookimpl
 def register_commands(app: Any) -> None:
-    from opentrust.commands import audit, compare, detect, history, openness, redteam, scan, test
+    from opentrust.commands import audit, compare, detect, fairness, history, openness, redteam, scan, test
 
-    for module in (audit, scan, openness, test, redteam, compare, detect, history):
+    for module in (audit, scan, openness, test, redteam, fairness, compare, detect, history):
         module.register(app)
-    from opentrust.commands import fairness
-
-    fairness.register(app)
 
 
 @hookimpl
