@@ -51,28 +51,33 @@ def print_table(result: "CompareResult", console: Any) -> None:
     from rich.table import Table
 
     p = result.parameters
-    table = Table(title=f"opentrust compare ({p['cases']} cases, up to {p['max_samples_per_case']} samples each, "
-                        f"δ={p['delta']:g}, α={p['alpha']:g})", title_justify="left")
-    for col in ("target", "quality", "TTFT p50", "decode tok/s", "peak RSS MB", "Wh/1k q", "g CO2/1k q"):
-        table.add_column(col, justify="left" if col in ("target", "quality") else "right", no_wrap=True)
+    table = Table(title=f"opentrust compare: {p['cases']} cases, up to {p['max_samples_per_case']} samples each",
+                  title_justify="left")
+    co2 = any(m.co2.g_per_1k is not None for m in result.models)
+    for col in ("target", "quality", "TTFT s", "tok/s", "RSS MB", "Wh/1k", *(["gCO2/1k"] if co2 else [])):
+        table.add_column(col, justify="left" if col in ("target", "quality") else "right",
+                         no_wrap=col != "target", overflow="fold", max_width=24 if col == "target" else None)
     for m in result.models:
         q = m.quality
-        quality = "—" if q.mean is None else f"{q.mean:.2f}{_ci(q.ci)}"
+        quality = "—" if q.mean is None else f"{q.mean:.2f}" + (f" {q.ci[0]:.2f}–{q.ci[1]:.2f}" if q.ci else "")
         energy = _num(m.energy.wh_per_1k) + ("*" if m.energy.source.startswith("estimated") else "")
-        table.add_row(escape(m.target), escape(quality), _num(m.latency.ttft_p50), _num(m.latency.decode_tok_s),
-                      _num(m.memory.peak_rss_mb, 4), energy, _num(m.co2.g_per_1k))
+        row = [escape(m.target), quality, _num(m.latency.ttft_p50, 2), _num(m.latency.decode_tok_s),
+               _num(m.memory.peak_rss_mb, 4), energy]
+        table.add_row(*row, *([_num(m.co2.g_per_1k)] if co2 else []))
     sources = sorted({m.energy.source for m in result.models})
-    table.caption = ("quality: mean case pass rate [95% CI over cases]; TTFT in seconds (streamed); energy "
-                     f"{', '.join(sources)}" + ("; * estimated" if any(s.startswith("estimated") for s in sources) else ""))
+    table.caption = ("quality: mean case pass rate, 95% CI over cases; TTFT p50 (streamed); tok/s: decode; "
+                     f"energy: {', '.join(sources)}" + ("; * estimated" if any(s.startswith("estimated") for s in sources) else ""))
     table.caption_justify = "left"
     console.print(table)
-    pairs = Table(title="paired verdicts (a against b)", title_justify="left")
-    for col in ("a", "b", "diff", f"{p['confidence']:.1%} CI", "p (Holm)", "verdict", "TTFT a/b"):
-        pairs.add_column(col, justify="left" if col in ("a", "b", "verdict") else "right", no_wrap=True)
+    pairs = Table(title=f"paired verdicts, a against b (δ={p['delta']:g}, {p['confidence']:.1%} intervals, Holm)",
+                  title_justify="left")
+    for col in ("a", "b", "a−b", "interval", "p adj", "verdict", "TTFT a/b"):
+        pairs.add_column(col, justify="left" if col in ("a", "b", "verdict") else "right",
+                         no_wrap=col not in ("a", "b"), overflow="fold", max_width=16 if col in ("a", "b") else None)
     for pr in result.pairs:
         ratio = pr.latency_ratio.get("ttft")
-        pairs.add_row(escape(pr.a), escape(pr.b), "—" if pr.diff is None else f"{pr.diff:+.3f}",
-                      escape(_ci(pr.ci, 3).strip() or "—"), _num(pr.p_adjusted, 2),
+        pairs.add_row(escape(pr.a), escape(pr.b), "—" if pr.diff is None else f"{pr.diff:+.2f}",
+                      "—" if pr.ci is None else f"{pr.ci[0]:+.2f}…{pr.ci[1]:+.2f}", _num(pr.p_adjusted, 2),
                       f"[{VERDICT_STYLE[pr.verdict]}]{pr.verdict}[/]", "—" if ratio is None else f"{ratio.ratio:.2f}")
     console.print(pairs)
     for pr in result.pairs:

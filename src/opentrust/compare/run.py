@@ -83,6 +83,7 @@ class Contender:
     texts: list[list[str]]
     finish: dict[str, int] = field(default_factory=dict)
     prompt_tokens: list[int | None] = field(default_factory=list)
+    owned: bool = True  # the comparison created the backend and closes it
     generated: int = 0
     reused: int = 0
     empty: int = 0
@@ -128,11 +129,13 @@ def run_compare(specs: list[str], cases: list["CaseSpec"], options: CompareOptio
         contenders = []
         for spec, target in zip(specs, targets):
             backend = _backend_for(target, options.backends.get(spec))
-            if spec not in options.backends:
+            owned = spec not in options.backends
+            if owned:  # a worker process must not outlive a failed comparison
                 stack.callback(_close_sync, backend)
             session = stack.enter_context(RunSession(target, "compare", params, store=store, backend=backend,
                                                      use_cache=options.use_cache, api_key_env=options.api_key_env))
-            contenders.append(Contender(spec, session, backend, [[] for _ in cases], [[] for _ in cases]))
+            contenders.append(Contender(spec, session, backend, [[] for _ in cases], [[] for _ in cases],
+                                        owned=owned))
         doc = asyncio.run(_compare(contenders, cases, options, meter, intensity, progress))
         doc["summary"]["wall_s"] = round(time.perf_counter() - start, 1)
         from opentrust.results.compare import CompareResult
@@ -243,6 +246,8 @@ async def _compare(contenders: list[Contender], cases: list["CaseSpec"], options
     finally:
         for c in contenders:
             await c.session.aclose()
+            if c.owned:  # on the loop that opened it (HTTP clients belong to their loop)
+                await c.backend.aclose()
 
 
 async def _draw_round(c: Contender, sampler: Any, judge: Any, cases: list["CaseSpec"], requests: list[Any],
