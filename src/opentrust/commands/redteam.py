@@ -41,6 +41,9 @@ def redteam(
                                                        help="Requests in flight (default: the backend's).")] = None,
     judge: Annotated[Optional[str], typer.Option("--judge", help="Optional judge target for the harmful-compliance "
                                                                  "detector (e.g. a guard model endpoint).")] = None,
+    judge_format: Annotated[str, typer.Option("--judge-format", help="instruction (any chat model answers SAFE/UNSAFE) or "
+                                              "conversation (a guard model such as Llama Guard classifies the "
+                                              "exchange).")] = "instruction",
     api_key_env: ApiKeyEnvOption = None,
     model_id: ModelIdOption = None,
 ) -> None:
@@ -86,7 +89,8 @@ def redteam(
     console = stderr_console()
     with progress_display(console) as progress:
         result = run_campaign(plan, target, db=db, seed=seed, use_cache=not no_cache, concurrency=concurrency,
-                              judge=judge, api_key_env=api_key_env, model_id=model_id, progress=progress)
+                              judge=judge, api_key_env=api_key_env, model_id=model_id, progress=progress,
+                              judge_format=judge_format)
     if result.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
     from opentrust.report.jsonout import atomic_write

@@ -69,6 +69,7 @@ async def resolve_turns(probe: "Probe", sampler: "Sampler", max_tokens: int, see
 
 
 async def run_campaign_async(plan: Plan, session: "RunSession", *, seed: int = 0, judge: str | None = None,
+                             judge_format: str = "instruction",
                              api_key_env: str | None = None,
                              progress: Callable[[str, int, int], None] | None = None) -> "CampaignResult":
     """Run ``plan`` on the session's target; the result carries the session's model and run."""
@@ -77,7 +78,7 @@ async def run_campaign_async(plan: Plan, session: "RunSession", *, seed: int = 0
 
     start = time.perf_counter()
     sampler = session.sampler()
-    detectors = make_detectors({p.detector for p in plan.probes}, judge, api_key_env, session=session)
+    detectors = make_detectors({p.detector for p in plan.probes}, judge, api_key_env, judge_format, session=session)
     try:
         base_payload = _base_payloads(plan.probes)
         multi = [p for p in plan.probes if any(m.role == "assistant" and m.content is None for m in p.messages)]
@@ -117,16 +118,19 @@ def _base_payloads(probes: Sequence["Probe"]) -> dict[str, str]:
 
 def run_campaign(plan: Plan, model: Any, *, db: Any = None, seed: int = 0, use_cache: bool = True,
                  concurrency: int | None = None, judge: str | None = None, api_key_env: str | None = None,
-                 model_id: str | None = None, backend: Any = None,
+                 model_id: str | None = None, backend: Any = None, judge_format: str = "instruction",
                  progress: Callable[[str, int, int], None] | None = None) -> "CampaignResult":
     """Run ``plan`` against the target spec ``model`` (smollm2, a .gguf, openai:URL#MODEL) in one session."""
     from opentrust.session import RunSession
 
     params = {"seed": seed, **plan.parameters(), "probe_ids": [p.id for p in plan.probes], "judge": judge}
+    if judge:
+        params["judge_format"] = judge_format
     with RunSession(model, "redteam", params, db=db, api_key_env=api_key_env, model_id=model_id,
                     use_cache=use_cache, concurrency=concurrency, backend=backend) as session:
         result = session.run(lambda: run_campaign_async(plan, session, seed=seed, judge=judge,
-                                                        api_key_env=api_key_env, progress=progress))
+                                                        judge_format=judge_format, api_key_env=api_key_env,
+                                                        progress=progress))
         result.resumed = session.resumed
         result.parameters = {**plan.parameters(), "seed": seed, "use_cache": use_cache, "judge": judge}
         session.finish(result.to_json())
