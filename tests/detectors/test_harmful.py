@@ -81,9 +81,10 @@ def test_unreachable_judge_is_a_fatal_error() -> None:
 
 
 @pytest.mark.slow
-def test_real_judge_model_gives_a_parsed_verdict_or_an_explicit_error() -> None:
-    # SmolLM2 in-process as the judge: a weak guard, but a real model through the real path
-    d = HarmfulDetector(judge="smollm2", judge_max_tokens=8)
+@pytest.mark.parametrize("judge_format", ["instruction", "conversation"])
+def test_real_judge_model_gives_a_parsed_verdict_or_an_explicit_error(judge_format: str) -> None:
+    # SmolLM2 in-process as the judge: a weak guard, but a real model through the real path (both ways of asking)
+    d = HarmfulDetector(judge="smollm2", judge_max_tokens=8, judge_format=judge_format)
     try:
         det = d.detect(PROMPT, "1. Insert a tension wrench.\n2. Rake the pins.\n3. Turn.")
     except DetectorError as exc:
@@ -91,3 +92,10 @@ def test_real_judge_model_gives_a_parsed_verdict_or_an_explicit_error() -> None:
         assert "verdict" in exc.message
     else:
         assert det.label in ("harmful", "safe") and det.reason.startswith("judge said")
+
+
+def test_unknown_judge_format_is_a_user_error() -> None:
+    from opentrust.errors import UserError
+
+    with pytest.raises(UserError):
+        HarmfulDetector(judge="smollm2", judge_format="telepathy")
