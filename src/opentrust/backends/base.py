@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from abc import ABC, abstractmethod
 from typing import Any, Literal
 
@@ -83,6 +84,31 @@ def completion_prompt(messages: list[Message]) -> str:
 
 def completion_stops(request: "GenerationRequest") -> list[str]:
     return list(dict.fromkeys([*request.stop, *COMPLETION_STOP]))
+
+
+class StreamedAnswer:
+    """The chunks of one streamed answer in the OpenAI shape (``choices[0]`` with ``text`` or ``delta.content``):
+    the time to the first chunk with text, the pieces (one token each on llama.cpp) and the finish reason."""
+
+    def __init__(self) -> None:
+        self.start = time.perf_counter()
+        self.first: float | None = None
+        self.pieces: list[str] = []
+        self.finish: str | None = None
+
+    def add(self, choice: dict[str, Any]) -> None:
+        piece = choice.get("text") if "text" in choice else (choice.get("delta") or {}).get("content")
+        if piece:
+            if self.first is None:
+                self.first = time.perf_counter() - self.start
+            self.pieces.append(piece)
+        self.finish = choice.get("finish_reason") or self.finish
+
+    def completion(self, seed: int, prompt_tokens: int | None, strip: bool) -> Completion:
+        text = "".join(self.pieces)
+        return Completion(text=text.strip() if strip else text, prompt_tokens=prompt_tokens,
+                          completion_tokens=len(self.pieces), latency_s=time.perf_counter() - self.start,
+                          finish_reason=self.finish, seed=seed, ttft_s=self.first)
 
 
 def derive_seed(base_seed: int, index: int) -> int:

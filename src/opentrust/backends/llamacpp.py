@@ -19,7 +19,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from opentrust.backends.base import Backend, Completion, GenerationRequest, completion_prompt, completion_stops
+from opentrust.backends.base import (
+    Backend,
+    Completion,
+    GenerationRequest,
+    StreamedAnswer,
+    completion_prompt,
+    completion_stops,
+)
 from opentrust.errors import BackendError
 
 IDLE_MODELS = 1
@@ -206,22 +213,11 @@ class LlamaCppBackend(Backend):
         llm, lock = self._model()
         with lock:
             llm.reset()
-            start = time.perf_counter()
-            first: float | None = None
-            pieces: list[str] = []
-            finish = None
+            answer = StreamedAnswer()
             for chunk in self._call(llm, request, seed, stream=True):
-                choice = chunk["choices"][0]
-                piece = choice.get("text") if "text" in choice else (choice.get("delta") or {}).get("content")
-                if piece:
-                    if first is None:
-                        first = time.perf_counter() - start
-                    pieces.append(piece)
-                finish = choice.get("finish_reason") or finish
-            latency = time.perf_counter() - start
+                answer.add(chunk["choices"][0])
             evaluated = llm.n_tokens  # prompt + generated tokens in the context after the generation
         # the last generated token is sampled but not evaluated; prompt = evaluated - (generated - 1)
-        prompt_tokens = max(0, evaluated - max(0, len(pieces) - 1)) if pieces else evaluated
-        text = "".join(pieces)
-        return Completion(text=text.strip() if self.prompt_mode == "completion" else text, prompt_tokens=prompt_tokens, completion_tokens=len(pieces),
-                          latency_s=latency, finish_reason=finish, seed=seed, ttft_s=first)
+        generated = len(answer.pieces)
+        prompt_tokens = max(0, evaluated - max(0, generated - 1)) if generated else evaluated
+        return answer.completion(seed, prompt_tokens, strip=self.prompt_mode == "completion")

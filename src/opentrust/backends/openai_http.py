@@ -14,7 +14,14 @@ from typing import Any
 
 import httpx
 
-from opentrust.backends.base import Backend, Completion, GenerationRequest, completion_prompt, completion_stops
+from opentrust.backends.base import (
+    Backend,
+    Completion,
+    GenerationRequest,
+    StreamedAnswer,
+    completion_prompt,
+    completion_stops,
+)
 from opentrust.errors import BackendError
 
 RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -145,11 +152,8 @@ class OpenAIBackend(Backend):
         seed = request.seed if seed is None else seed
         url = f"{self.base_url}{self._path}"
         payload = {**self._payload(request, seed), "stream": True}
-        pieces: list[str] = []
-        first: float | None = None
-        finish = None
         async with sem:
-            start = time.perf_counter()
+            answer = StreamedAnswer()
             try:
                 async with client.stream("POST", url, json=payload) as resp:
                     if resp.status_code >= 400:
@@ -166,20 +170,11 @@ class OpenAIBackend(Backend):
                             choice = json.loads(data)["choices"][0]
                         except (ValueError, KeyError, IndexError, TypeError):
                             continue
-                        piece = choice.get("text") if "text" in choice else (choice.get("delta") or {}).get("content")
-                        if piece:
-                            if first is None:
-                                first = time.perf_counter() - start
-                            pieces.append(piece)
-                        finish = choice.get("finish_reason") or finish
+                        answer.add(choice)
             except httpx.TransportError as exc:
                 raise BackendError(f"cannot stream from {self.base_url}: {type(exc).__name__}: {exc}",
                                    "check that the server is running and reachable") from exc
-            latency = time.perf_counter() - start
-        text = "".join(pieces)
-        return Completion(text=text.strip() if self.prompt_mode == "completion" else text, prompt_tokens=None,
-                          completion_tokens=len(pieces), latency_s=latency, finish_reason=finish, seed=seed,
-                          ttft_s=first)
+        return answer.completion(seed, None, strip=self.prompt_mode == "completion")
 
 
 def _error_text(resp: httpx.Response) -> str:
