@@ -30,10 +30,10 @@ QUESTIONS = [("capital-france", "What is the capital of France?", r"\bparis\b"),
              ("legs-dog", "How many legs does a dog have?", r"\b(4|four)\b")]
 
 
-def _suite(tmp_path: Path, n: int, temperature: float, max_tokens: int = 24) -> list:
+def _suite(tmp_path: Path, n: int, temperature: float, max_tokens: int = 24, system: bool = True) -> list:
     rows = "\n".join(f"      - {{id: {i}, q: \"{q}\", p: '{p}'}}" for i, q, p in QUESTIONS[:n])
     path = tmp_path / "facts.yaml"
-    path.write_text(f"defaults:\n  system: Answer the question briefly.\n"
+    path.write_text("defaults:\n" + ("  system: Answer the question briefly.\n" if system else "") +
                     f"  sampling: {{temperature: {temperature}, max_tokens: {max_tokens}}}\n"
                     f"cases:\n  - id: fact\n    prompt: \"{{{{ q }}}}\"\n    vars:\n{rows}\n"
                     f"    assert: [{{type: regex, pattern: \"{{{{ p }}}}\", ignore_case: true}}]\n")
@@ -79,7 +79,9 @@ def test_smollm2_against_gemma_in_chat_and_completion_prompting_and_the_report_i
     options = CompareOptions(rounds=2, latency_prompts=2, repeats=2, idle_seconds=0.1, cpu_watts=30,
                              grid_intensity=400)
     specs = ["smollm2", "gemma3-270m", "completion:gemma3-270m"]
-    doc = run_compare(specs, _suite(tmp_path, 6, 0.7), options, db=tmp_path / "db")
+    # no system prompt: through the guessed chat format Gemma then stops before its first token (with one, it
+    # continues the format's [INST] <<SYS>> markup instead)
+    doc = run_compare(specs, _suite(tmp_path, 6, 0.7, system=False), options, db=tmp_path / "db")
     result = CompareResult.model_validate(doc)
     smol, gemma, plain = result.models
     # what Gemma really produced through the chat format: nothing, and the report says so
@@ -87,6 +89,10 @@ def test_smollm2_against_gemma_in_chat_and_completion_prompting_and_the_report_i
     assert gemma.latency.no_token == gemma.latency.answers
     assert plain.quality.empty_answers < plain.quality.samples and plain.prompt_mode == "completion"
     assert gemma.fingerprint == plain.fingerprint and gemma.params == plain.params > smol.params
+    assert gemma.chat_template is False and smol.chat_template is True
+    from opentrust.compare.report import warnings
+
+    assert any(w.startswith("gemma3-270m:") and "completion:gemma3-270m" in w for w in warnings(result))
     assert smol.quantization == "Q4_1" and gemma.quantization == "Q4_K_M"
     for m in result.models:
         assert m.memory.peak_rss_mb and m.energy.source == "estimated:cpu-watts"

@@ -29,12 +29,17 @@ def warnings(result: "CompareResult") -> list[str]:
     out = []
     for m in result.models:
         q = m.quality
-        if q.samples and q.empty_answers * 2 >= q.samples:
-            reasons = ", ".join(f"{k} {v}" for k, v in q.finish_reasons.items())
-            hint = (f"; its answers are empty through its chat format — a base model? try completion:{m.target}"
-                    if m.prompt_mode == "chat" else "")
-            out.append(f"{m.target}: {q.empty_answers} of {q.samples} answers were empty (finish reasons: "
-                       f"{reasons}){hint}")
+        length = q.finish_reasons.get("length", 0)
+        if q.samples and (q.empty_answers * 2 >= q.samples or length * 2 >= q.samples):
+            what = []
+            if q.empty_answers:
+                what.append(f"{q.empty_answers} of {q.samples} answers were empty")
+            if length:
+                what.append(f"{length} of {q.samples} ran to the token limit")
+            cause = " (its GGUF has no chat template: the chat format was guessed)" if m.chat_template is False else ""
+            hint = f"; a base model? try completion:{m.target}" if m.prompt_mode == "chat" and (
+                m.chat_template is False or q.empty_answers * 2 >= q.samples) else ""
+            out.append(f"{m.target}: {' and '.join(what)}{cause}{hint}")
         if m.latency.no_token:
             out.append(f"{m.target}: {m.latency.no_token} of {m.latency.answers} timed answers ended before their "
                        "first token (no time to first token)")

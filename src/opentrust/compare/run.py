@@ -338,13 +338,14 @@ def _model_block(c: Contender, cases: list["CaseSpec"], timing: Any, meter: Any,
 
 def _facts(target: Any) -> dict[str, Any]:
     """Parameters, file size and quantization from the GGUF; what an endpoint's server reports otherwise."""
-    out: dict[str, Any] = {"params": None, "file_bytes": None, "quantization": None}
+    out: dict[str, Any] = {"params": None, "file_bytes": None, "quantization": None, "chat_template": None}
     path = target.gguf_path
     if path is not None:
         from opentrust.formats.gguf import read_gguf
 
         g = read_gguf(path)
-        out.update(params=g.parameter_count, file_bytes=g.file_size, quantization=g.file_type_name)
+        out.update(params=g.parameter_count, file_bytes=g.file_size, quantization=g.file_type_name,
+                   chat_template=isinstance(g.get("tokenizer.chat_template"), str))
     elif target.kind == "endpoint":
         try:
             meta = (target.identity().get("model") or {}).get("listing", {}).get("meta") or {}

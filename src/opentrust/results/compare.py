@@ -71,6 +71,7 @@ class ModelEntry(Part):
     params: int | None = Field(description="Parameter count (GGUF; or what the server reports).")
     file_bytes: int | None
     quantization: str | None
+    chat_template: bool | None = Field(None, description="Whether the GGUF carries a chat template (None: not a GGUF).")
     quality: Quality
     latency: Latency
     memory: Memory
