@@ -84,8 +84,9 @@ class Section(BaseModel):
     @model_validator(mode="before")
     @classmethod
     def _typed_data(cls, value: Any) -> Any:
-        """Validate ``data`` with the model of the section's check (a plain dict for checks without one)."""
-        if isinstance(value, dict) and isinstance(value.get("data"), dict):
+        """Validate ``data`` with the model of the section's check (a plain dict for checks without one). A section
+        that failed or was skipped has no data ({}): it stays empty, so the report still reads back."""
+        if isinstance(value, dict) and isinstance(value.get("data"), dict) and value["data"]:
             model = SECTION_DATA.get(value.get("check", ""))
             if model is not None:
                 value = {**value, "data": model.model_validate(value["data"])}
