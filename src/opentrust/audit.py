@@ -55,7 +55,10 @@ def validate_target(target: Target) -> None:
 def run_audit(spec: str, out_dir: Path, profile: Profile = "quick", fail_on: Severity | None = Severity.high,
               db: Path | None = None, api_key_env: str | None = None, seed: int = 0, use_cache: bool = True,
               only: list[str] | None = None, debug: bool = False, model_id: str | None = None,
-              progress: Callable[[str, int, int], None] = lambda d, c, t: None) -> AuditResult:
+              progress: Callable[[str, int, int], None] = lambda d, c, t: None,
+              before_write: Callable[[Report], None] | None = None) -> AuditResult:
+    """``before_write(report)``: called on the finished report before it is written and stored (``audit --policy``
+    adds its gate section there)."""
     target = resolve_target(spec, api_key_env=api_key_env, model_id=model_id)
     validate_target(target)
     checks = registered_checks()
@@ -76,6 +79,8 @@ def run_audit(spec: str, out_dir: Path, profile: Profile = "quick", fail_on: Sev
         ctx = CheckContext(session=session, profile=profile, seed=seed, progress=progress)
         report.sections = session.run(lambda: _run_checks(checks, ctx, debug))
         report.finalize(fail_on)
+        if before_write is not None:
+            before_write(report)
         files = write_report(report, out_dir / target.name)
         session.finish(report)
     return AuditResult(report=report, files=files, resumed=session.resumed)

@@ -17,6 +17,10 @@ def register_commands(app: Any) -> None:
 
     for module in (audit, scan, openness, test, redteam, fairness, compare, detect, history):
         module.register(app)
+    from opentrust.commands import diff, factsheet, gate, models, policy
+
+    for module in (gate, policy, models, diff, factsheet):
+        module.register(app)
 
 
 @hookimpl

@@ -36,7 +36,9 @@ def model_history(spec: str, *, db: Any = None, command: str | None = None, limi
     return {"target": target.spec, "location": target.location, "models": out}
 
 
-def print_history(data: dict[str, Any], console: Any) -> None:
+def print_history(data: dict[str, Any], console: Any, extra: tuple[str, Any] | None = None) -> None:
+    """``extra``: (column title, function of a run giving its cell), e.g. the evidence and gate verdicts that
+    ``opentrust history`` adds from the governance inventory."""
     from rich import box
     from rich.markup import escape
     from rich.table import Table
@@ -52,11 +54,26 @@ def print_history(data: dict[str, Any], console: Any) -> None:
             table.add_column(col, no_wrap=True)
         table.add_column("findings")
         table.add_column("new/cached", justify="right")
+        extras = {r["id"]: extra[1](r) for r in m["runs"]} if extra is not None else {}
+        wide = console.width >= 120  # the extra column fits beside the others; otherwise a table of its own below
+        if extra is not None and wide:
+            table.add_column(extra[0], overflow="fold")
         for r in m["runs"]:
             findings = ", ".join(f"{n} {s}" for s in SEVERITIES if (n := r["findings"][s])) or "none"
-            table.add_row(r["id"], r["command"], r["started_at"][:16].replace("T", " "), r["status"], findings,
-                          f"{r['samples']['generated']} / {r['samples']['reused']}")
+            cells = [r["id"], r["command"], r["started_at"][:16].replace("T", " "), r["status"], findings,
+                     f"{r['samples']['generated']} / {r['samples']['reused']}"]
+            if extra is not None and wide:
+                cells.append(escape(extras[r["id"]]))
+            table.add_row(*cells)
         shown = len(m["runs"])
         if m["total_runs"] > shown:
             table.caption = f"{shown} of {m['total_runs']} runs shown (--limit)"
         console.print(table)
+        if extra is not None and not wide and any(extras.values()):
+            below = Table(box=box.SIMPLE_HEAD)
+            below.add_column("run", no_wrap=True)
+            below.add_column(extra[0], overflow="fold")
+            for run_id, text in extras.items():
+                if text:
+                    below.add_row(run_id, escape(text))
+            console.print(below)

@@ -107,6 +107,22 @@ def fairness_junit(result: Any, **_: Any) -> str:
     return render_junit(result)
 
 
+def gate_json(result: Any, **_: Any) -> str:
+    return _json(result.model_dump(mode="json", by_alias=True))
+
+
+def gate_sarif(result: Any, **_: Any) -> str:
+    from opentrust.governance.render import to_sarif
+
+    return _json(to_sarif(result))
+
+
+def gate_junit(result: Any, **_: Any) -> str:
+    from opentrust.governance.render import to_junit
+
+    return to_junit(result)
+
+
 #: (format, render, kinds) of every built-in reporter
 BUILTIN: list[tuple[str, Callable[..., str], tuple[str, ...]]] = [
     ("json", audit_json, ("audit",)), ("html", audit_html, ("audit",)),
@@ -117,4 +133,5 @@ BUILTIN: list[tuple[str, Callable[..., str], tuple[str, ...]]] = [
     ("json", fairness_json, ("fairness",)), ("html", fairness_html, ("fairness",)),
     ("junit", fairness_junit, ("fairness",)),
     ("json", compare_json, ("compare",)), ("html", compare_html, ("compare",)),
+    ("json", gate_json, ("gate",)), ("sarif", gate_sarif, ("gate",)), ("junit", gate_junit, ("gate",)),
 ]

@@ -236,6 +236,18 @@ def paired_difference_interval(both: int, first_only: int, second_only: int, nei
     return (max(-1.0, lower), min(1.0, upper))
 
 
+def difference_interval(p1: float, ci1: tuple[float, float], p2: float, ci2: tuple[float, float]
+                        ) -> tuple[float, float]:
+    """Interval for p2 - p1 of two independent estimates from their own intervals (MOVER: Zou and Donner 2008;
+    with Wilson intervals of two proportions it is Newcombe's hybrid score interval, method 10 of Newcombe 1998).
+    Each end recovers the variance near that end from the matching ends of the two intervals, so skewed intervals
+    (rates near 0 or 1, detector-corrected red-team rates) keep their shape, where a Wald difference would not."""
+    d = p2 - p1
+    lower = d - math.sqrt((p2 - ci2[0]) ** 2 + (ci1[1] - p1) ** 2)
+    upper = d + math.sqrt((ci2[1] - p2) ** 2 + (p1 - ci1[0]) ** 2)
+    return lower, upper
+
+
 def bootstrap_interval(units: int, statistic: "Callable[[Any], float | None]", confidence: float = 0.95,
                        resamples: int = 2000, seed: int = 0) -> tuple[float, float] | None:
     """Percentile bootstrap interval of ``statistic(indices)`` over ``units`` resampled with replacement

@@ -27,6 +27,9 @@ def audit(
     seed: Annotated[int, typer.Option("--seed", help="Base seed; sample i uses a seed derived from it.")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Generate fresh samples instead of reusing cached ones.")] = False,
     checks: Annotated[Optional[List[str]], typer.Option("--check", help="Run only this check (repeatable).")] = None,
+    policy: Annotated[Optional[str], typer.Option("--policy", help="Gate the fresh report with this policy (a YAML "
+                                                  "file or a preset: high-risk, limited, minimal, gpai, "
+                                                  "gpai-systemic); the exit code is then the gate's.")] = None,
 ) -> None:
     """Run every applicable check on one model and write report.html and report.json.
 
@@ -40,14 +43,23 @@ def audit(
     if profile not in ("quick", "standard"):
         raise UserError(f"unknown profile {profile!r}", "use --profile quick or --profile standard")
     threshold = Severity.parse(fail_on)
+    gating = None
+    if policy is not None:  # read the policy before the audit: a malformed one must not cost a whole audit
+        from opentrust.governance.gate import AuditGate
+
+        gating = AuditGate(policy)
     console = stderr_console()
     with progress_display(console) as progress:
         result = run_audit(target, out, profile=profile, fail_on=threshold, db=db,  # type: ignore[arg-type]
                            api_key_env=api_key_env, seed=seed, model_id=model_id, use_cache=not no_cache, only=checks,
-                           debug=STATE["debug"], progress=progress)
+                           debug=STATE["debug"], progress=progress,
+                           before_write=gating.attach if gating is not None else None)
     if result.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
     print_summary(result.report, console)
     for fmt, path in result.files.items():
         typer.echo(f"{fmt}: {path}")
+    if gating is not None and gating.result is not None:
+        gating.finish(db, console)
+        raise typer.Exit(gating.result.exit_code)
     raise typer.Exit(result.report.summary.exit_code if result.report.summary else 0)

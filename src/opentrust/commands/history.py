@@ -25,7 +25,8 @@ def history(
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Most recent runs per model.")] = 20,
     api_key_env: ApiKeyEnvOption = None,
 ) -> None:
-    """List the runs recorded for a model, newest first: command, status, findings, samples generated/reused.
+    """List the runs recorded for a model, newest first: command, status, findings, samples generated/reused, the
+    evidence each run gave (MOF class, scan verdict, attack success, pass rate) and the gates run on it.
 
     Files are matched by the sha256 of their weights, whatever name they were run under. An endpoint is matched
     by its URL and model name, and each set of weights seen behind it is listed apart (the server is not asked).
@@ -39,7 +40,9 @@ def history(
 
     if fmt not in ("table", "json"):
         raise UserError(f"unknown format {fmt!r}", "use --format table or --format json")
-    data = model_history(target, db=db, command=command, limit=limit, api_key_env=api_key_env)
+    from opentrust.governance.inventory import annotate_history, evidence_text, gates_text
+
+    data = annotate_history(model_history(target, db=db, command=command, limit=limit, api_key_env=api_key_env), db)
     if fmt == "json":
         typer.echo(json.dumps(data, indent=2))
         return
@@ -47,4 +50,5 @@ def history(
 
     from opentrust.history import print_history
 
-    print_history(data, Console())
+    print_history(data, Console(), extra=("evidence · gates", lambda r: " · ".join(
+        x for x in (evidence_text(r.get("evidence")), gates_text(r["gates"]) if r.get("gates") else "") if x)))

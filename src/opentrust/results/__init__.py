@@ -33,6 +33,9 @@ MODELS: dict[str, tuple[str, str]] = {
     "openness": ("opentrust.results.openness", "OpennessResult"),
     "fairness": ("opentrust.results.fairness", "FairnessResult"),
     "compare": ("opentrust.results.compare", "CompareResult"),
+    "gate": ("opentrust.results.gate", "GateResult"),
+    "diff": ("opentrust.results.diff", "DiffResult"),
+    "factsheet": ("opentrust.results.factsheet", "Factsheet"),
 }
 
 __all__ = ["MODELS", "model_for", "current_version", "parse_result", "read_result", "json_schema", "schema_text"]
