@@ -92,6 +92,10 @@ def test_the_result_reads_back_and_matches_its_schema(tmp_path: Path, suite: Pat
     jsonschema.validate(doc, json_schema("compare"))
     assert len(result.pairs) == 3  # every pair once, Holm across them
     assert all(p.p_adjusted >= p.p_value for p in result.pairs)
+    # a pair settled at an early look keeps that verdict while the others go on sampling
+    early = [p for p in result.pairs if p.settled_at_round == 1]
+    assert early and all(p.verdict in ("better", "worse", "tied", "non_inferior") for p in early)
+    assert result.summary.settled_at_round[f"{early[0].a} vs {early[0].b}"] == 1
     # no sensor and no --cpu-watts: energy and CO2 are unavailable, never invented
     for m in result.models:
         assert m.energy.source == "unavailable" and m.energy.wh_per_1k is None and m.co2.g_per_1k is None

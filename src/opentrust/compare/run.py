@@ -167,6 +167,7 @@ async def _compare(contenders: list[Contender], cases: list["CaseSpec"], options
         requests = [runner.request_for(case) for case in cases]
         pairs = _pairs([c.spec for c in contenders], options.reference)
         frozen: dict[tuple[int, int], pstats.PairStats] = {}
+        decisions: dict[tuple[int, int], tuple[Any, ...]] = {}
         settled_at: dict[str, int] = {}
         judges = {c.spec: JudgePool(c.session, None, api_key_env=options.api_key_env) for c in contenders}
         total = rounds * len(cases) * len(contenders)
@@ -194,8 +195,11 @@ async def _compare(contenders: list[Contender], cases: list["CaseSpec"], options
                                                        confidence, options.delta, seed=options.seed))
             pstats.decide(current, alpha_look, options.delta)
             for key, s in zip(pairs, current):
-                if key not in frozen and s.verdict in SETTLED:
+                if key in frozen:  # a settled pair keeps the verdict it was settled with
+                    s.verdict, s.p_adjusted, s.samples_needed, s.reason = decisions[key]
+                elif s.verdict in SETTLED:
                     frozen[key] = s
+                    decisions[key] = (s.verdict, s.p_adjusted, s.samples_needed, s.reason)
                     settled_at[f"{contenders[key[0]].spec} vs {contenders[key[1]].spec}"] = rnd + 1
         # -- latency and energy ----------------------------------------------------------------------------
         n_lat = min(options.setting("latency_prompts"), len(cases))
