@@ -84,6 +84,10 @@ def test_samples_needed_shrinks_as_evidence_grows() -> None:
     few = s.compare_outcomes(a[:20], b[:20])
     s.decide([few], 0.05, 0.05)
     assert few.verdict == "inconclusive" and few.samples_needed and few.samples_needed > 20
+    more = s.compare_outcomes(a[:80], b[:80])
+    s.decide([more], 0.05, 0.05)
+    assert more.se < few.se
+    assert s.samples_needed(few, 0.05, power=0.95) > s.samples_needed(few, 0.05, power=0.8)
 
 
 def test_log_ratio_of_paired_timings() -> None:

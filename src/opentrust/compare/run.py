@@ -193,7 +193,7 @@ async def _compare(contenders: list[Contender], cases: list["CaseSpec"], options
                 i, j = key
                 current.append(pstats.compare_outcomes(contenders[i].outcomes, contenders[j].outcomes,
                                                        confidence, options.delta, seed=options.seed))
-            pstats.decide(current, alpha_look, options.delta)
+            pstats.decide(current, alpha_look, options.delta, options.power)
             for key, s in zip(pairs, current):
                 if key in frozen:  # a settled pair keeps the verdict it was settled with
                     s.verdict, s.p_adjusted, s.samples_needed, s.reason = decisions[key]

@@ -29,8 +29,9 @@ Verdicts of ``a`` against ``b`` at margin ``delta`` (``diff = a − b``):
 * ``inconclusive`` — none of these: the data cannot separate the models at ``delta``.
 
 Power check: ``power`` is the probability that a true difference of ``delta`` would have come out significant
-with this standard error (normal approximation), ``samples_needed`` how many paired samples per model would make
-the interval narrow enough to decide, if the estimate held (the half-width shrinks as 1/√n). A verdict is only
+with this standard error (normal approximation); for an undecided pair ``samples_needed`` is how many paired
+samples per model would give ``--power`` at ``delta``, or would narrow the interval enough to decide if the
+estimate held, whichever is more (standard errors shrink as 1/√n). A verdict is only
 ``tied``/``non_inferior`` on an interval that shows it, never because a test with no power found nothing.
 
 Sequential looks (``opentrust.compare.run``): the comparison may look after every round of samples and stop
@@ -213,26 +214,33 @@ def flip(stats: PairStats) -> PairStats:
                      stats.samples_needed, stats.reason, dict(stats.extra))
 
 
-def samples_needed(stats: PairStats, delta: float) -> int | None:
-    """Paired samples per model after which the interval would decide, if the estimate held: the half-width
-    shrinks as 1/sqrt(n) and must fall below the distance from the estimate to the nearest way of deciding
-    (|diff| for a significant difference, delta - |diff| for a tie, diff + delta for non-inferiority)."""
-    if stats.ci is None or stats.diff is None or not stats.pairs:
+def samples_needed(stats: PairStats, delta: float, power: float = 0.8) -> int | None:
+    """Paired samples per model that would decide an undecided pair, the larger of two sizes (standard errors
+    shrink as 1/sqrt(n)):
+
+    * power: the size at which a true difference of ``delta`` would be significant with probability ``power``,
+      n · ((z_{1-a/2} + z_power) · se / delta)² (Miller 2024, section 4);
+    * the estimate: the size at which the interval would be narrower than the distance from the estimate to the
+      nearest way of deciding (|diff| for a significant difference, delta - |diff| for a tie, diff + delta for
+      non-inferiority), if the estimate held.
+    """
+    if stats.ci is None or stats.diff is None or not stats.pairs or stats.se is None:
         return None
     centre = (stats.ci[0] + stats.ci[1]) / 2
     half = (stats.ci[1] - stats.ci[0]) / 2
     margin = max(abs(centre), delta - abs(centre), centre + delta)
-    if margin <= 0:
-        return None
-    return max(stats.pairs + 1, math.ceil(stats.pairs * (half / margin) ** 2 * 1.05))
+    by_estimate = stats.pairs * (half / margin) ** 2 if margin > 0 else 0.0
+    z = NormalDist().inv_cdf(0.5 + stats.confidence / 2) + NormalDist().inv_cdf(power)
+    by_power = stats.pairs * (z * stats.se / delta) ** 2
+    return max(stats.pairs + 1, math.ceil(max(by_estimate, by_power) * 1.05))
 
 
-def decide(all_stats: list[PairStats], alpha: float, delta: float) -> None:
+def decide(all_stats: list[PairStats], alpha: float, delta: float, power: float = 0.8) -> None:
     """Holm across the pairs, then each pair's verdict, samples_needed and a one-line reason (in place)."""
     for s, p in zip(all_stats, holm([s.p_value for s in all_stats])):
         s.p_adjusted = p
         s.verdict = verdict(s.diff, s.ci, p, alpha, delta)
-        s.samples_needed = samples_needed(s, delta) if s.verdict == "inconclusive" else None
+        s.samples_needed = samples_needed(s, delta, power) if s.verdict == "inconclusive" else None
         s.reason = reason(s, delta)
 
 
