@@ -169,6 +169,12 @@ class LlamaCppBackend(Backend):
     async def generate(self, request: GenerationRequest, seed: int | None = None) -> Completion:
         return await asyncio.to_thread(self._generate_sync, request, request.seed if seed is None else seed)
 
+    async def choice_logprobs(self, request: Any) -> Any:
+        """Exact log-probabilities of candidate next tokens (``opentrust.backends.logprobs``)."""
+        from opentrust.backends.logprobs import llamacpp_choice_logprobs
+
+        return await asyncio.to_thread(llamacpp_choice_logprobs, self, request)
+
     def _call(self, llm: Any, request: GenerationRequest, seed: int, stream: bool) -> Any:
         try:
             if self.prompt_mode == "completion":

@@ -18,7 +18,8 @@ Where the log-probabilities come from:
   K is None (unknown, never guessed). A server that rejects the request or returns no log-probabilities has
   none to give: ``choice_logprobs`` returns None and callers fall back to parsing generated text.
 * **any other backend** (plugins, stubs) offers them by defining ``async choice_logprobs(request)`` returning
-  ``ChoiceScores`` (or None); backends without it have none.
+  ``ChoiceScores`` (or None), as the two built-in backends do with the functions here; backends without it
+  have none.
 
 Callers go through ``opentrust.sampler.Sampler.choice_logprobs``, which caches the result like any sample.
 """
@@ -62,19 +63,13 @@ class ChoiceScores(BaseModel):
 
 
 async def choice_logprobs(backend: Backend, request: ChoiceRequest) -> ChoiceScores | None:
-    """The candidates' log-probabilities after each prompt, or None when ``backend`` offers none."""
+    """The candidates' log-probabilities after each prompt, or None when ``backend`` offers none (a backend
+    offers them by defining ``async choice_logprobs(request)``, as the llama.cpp and HTTP backends do)."""
     own = getattr(backend, "choice_logprobs", None)
-    if callable(own):
-        result: ChoiceScores | None = await own(request)
-        return result
-    from opentrust.backends.llamacpp import LlamaCppBackend
-    from opentrust.backends.openai_http import OpenAIBackend
-
-    if isinstance(backend, LlamaCppBackend):
-        return await asyncio.to_thread(_llamacpp, backend, request)
-    if isinstance(backend, OpenAIBackend):
-        return await _openai(backend, request)
-    return None
+    if not callable(own):
+        return None
+    result: ChoiceScores | None = await own(request)
+    return result
 
 
 def _logsumexp(values: list[float]) -> float | None:
@@ -89,7 +84,8 @@ def _variants(choice: str) -> list[str]:
 
 
 # -- llama.cpp in process -------------------------------------------------------------------------------------
-def _llamacpp(backend: Any, request: ChoiceRequest) -> ChoiceScores:
+def llamacpp_choice_logprobs(backend: Any, request: ChoiceRequest) -> ChoiceScores:
+    """For ``LlamaCppBackend.choice_logprobs`` (runs in a worker thread)."""
     import numpy as np
     import llama_cpp
 
@@ -132,7 +128,8 @@ def _llamacpp(backend: Any, request: ChoiceRequest) -> ChoiceScores:
 
 
 # -- OpenAI-compatible servers --------------------------------------------------------------------------------
-async def _openai(backend: Any, request: ChoiceRequest) -> ChoiceScores | None:
+async def openai_choice_logprobs(backend: Any, request: ChoiceRequest) -> ChoiceScores | None:
+    """For ``OpenAIBackend.choice_logprobs``."""
     if getattr(backend, "_no_logprobs", False):
         return None
     start = time.perf_counter()

@@ -145,6 +145,13 @@ class OpenAIBackend(Backend):
                            f"({last_error})", "check that the server is running and reachable")
 
 
+    async def choice_logprobs(self, request: Any) -> Any:
+        """The server's top-K next-token log-probabilities for candidate tokens, or None when it gives none
+        (``opentrust.backends.logprobs``)."""
+        from opentrust.backends.logprobs import openai_choice_logprobs
+
+        return await openai_choice_logprobs(self, request)
+
     async def stream(self, request: GenerationRequest, seed: int | None = None) -> Completion:
         """Server-sent events (``"stream": true``); one attempt, no retries: a retried request would time
         the retry. Tokens are counted as streamed chunks with text (one token each on llama.cpp's server)."""
