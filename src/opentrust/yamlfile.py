@@ -87,3 +87,15 @@ def line_for(lines: Lines, loc: tuple[Any, ...], aliases: dict[str, str] | None 
             path = path + (part,)
             best = lines[path]
     return best
+
+
+def validation_error(path: Path, lines: Lines, exc: Any, what: str, hint: str,
+                     aliases: dict[str, str] | None = None) -> UserError:
+    """A pydantic ValidationError of a file's data as one line: ``file:line: field: message (and N more
+    problems)`` (the first error, at the line of the deepest part of its location that the file has)."""
+    err = exc.errors()[0]
+    line = line_for(lines, err["loc"], aliases)
+    where = ".".join(str(p) for p in err["loc"]
+                     if not (isinstance(p, str) and p.startswith(("function-", "tagged-union"))))
+    more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
+    return UserError(f"{path}:{line}: {where or what}: {err['msg']}{more}", hint)

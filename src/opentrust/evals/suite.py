@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from opentrust.errors import UserError
 from opentrust.evals.assertions import Assertion
 from opentrust.evals.templating import TemplateProblem, render
-from opentrust.yamlfile import line_for, read_yaml_lines
+from opentrust.yamlfile import read_yaml_lines, validation_error
 
 __all__ = ["CaseSpec", "Suite", "SuiteFile", "TemplateProblem", "builtin_suite_paths", "json_schema", "load_suite",
            "load_suites", "render", "schema_text"]
@@ -178,12 +178,8 @@ def load_suite(path: str | Path, _depth: int = 0, _seen: tuple[str, ...] = ()) -
     try:
         model = SuiteFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        line = line_for(lines, err["loc"], aliases={"assertions": "assert"})
-        where = ".".join(str(p) for p in err["loc"] if not _is_union_tag(p))
-        more = f" (and {exc.error_count() - 1} more problems)" if exc.error_count() > 1 else ""
-        raise UserError(f"{path}:{line}: {where or 'suite'}: {err['msg']}{more}",
-                        "fix the suite file (docs/suite-schema.json describes every field)") from None
+        raise validation_error(path, lines, exc, "suite", "fix the suite file (docs/suite-schema.json describes "
+                               "every field)", aliases={"assertions": "assert"}) from None
     name = model.name or path.stem
     cases: list[CaseSpec] = []
     for inc in model.include:
@@ -205,10 +201,6 @@ def load_suites(paths: list[str | Path]) -> list[Suite]:
 
 def builtin_suite_paths() -> list[Path]:
     return sorted((Path(__file__).parent / "suites").glob("*.yaml"))
-
-
-def _is_union_tag(part: Any) -> bool:
-    return isinstance(part, str) and part.startswith(("function-", "tagged-union"))
 
 
 def _expand(case: Case, defaults: Defaults, suite: str, source: str) -> list[CaseSpec]:

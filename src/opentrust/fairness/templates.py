@@ -53,7 +53,7 @@ from opentrust.errors import UserError
 from opentrust.evals.assertions import Assertion
 from opentrust.evals.suite import Sampling
 from opentrust.evals.templating import TemplateProblem, render
-from opentrust.yamlfile import line_for, read_yaml_lines
+from opentrust.yamlfile import read_yaml_lines, validation_error
 
 DEFAULT_SAMPLES = 8
 DEFAULT_TOLERANCE = 0.1
@@ -218,11 +218,8 @@ def load_counterfactual(path: str | Path) -> CounterfactualSuite:
     try:
         model = SuiteFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors()[0]
-        line = line_for(lines, err["loc"], aliases={"assertions": "assert"})
-        where = ".".join(str(p) for p in err["loc"] if not str(p).startswith(("function-", "tagged-union")))
-        raise UserError(f"{path}:{line}: {where or 'suite'}: {err['msg']}",
-                        "fix the fairness suite (README: opentrust fairness)") from None
+        raise validation_error(path, lines, exc, "suite", "fix the fairness suite (README: opentrust fairness)",
+                               aliases={"assertions": "assert"}) from None
     name = model.name or path.stem
     d = model.defaults
     attributes = {a: AttributeSpec(a, list(spec.groups), d.tolerance if spec.tolerance is None else spec.tolerance,
