@@ -91,7 +91,7 @@ def test_quick_profile_is_rebalanced_stratified_and_deterministic(catalogue) -> 
     per_cat = {c: [p for p in a if p.category == c] for c in {p.category for p in a}}
     # four categories with enough probes each; the leaks are left to standard
     assert {c: len(v) for c, v in per_cat.items()} == {"harmful": 48, "jailbreak": 48, "prompt_injection": 16,
-                                                        "over_refusal": 16}
+                                                        "over_refusal": 18}
     base = [p for p in a if not p.mutators]
     hazards = [p.hazard for p in base if p.category == "harmful"]
     assert len(set(hazards)) == 12 and min(hazards.count(h) for h in set(hazards)) >= 3  # every AILuminate hazard
