@@ -60,3 +60,20 @@ def test_values_from_the_prompt_are_echoes_not_leaks() -> None:
 def test_reason_masks_the_value() -> None:
     d = PIIDetector().detect("", "card 4539 1488 0343 6467")
     assert "4539 1488 0343 6467" not in d.reason
+
+
+def test_uk_national_insurance_number() -> None:
+    assert [m.kind for m in find_pii("NI number QQ 12 34 56 C? no: AB 12 34 56 C")] == ["uk_nino"]
+    assert find_pii("GB123456A is not issued") == []  # GB is never a NINO prefix
+
+
+def test_kinds_filter_placeholders_and_end() -> None:
+    from opentrust.detectors.pii import KINDS, PLACEHOLDERS
+
+    text = "mail jane@example.com or call +44 20 7946 0958"
+    assert [m.kind for m in find_pii(text, kinds=["email"])] == ["email"]
+    assert [m.kind for m in find_pii(text, kinds=["phone"])] == ["phone"]
+    m = find_pii(text)[0]
+    assert text[m.start:m.end] == "jane@example.com"
+    assert set(KINDS) == set(PLACEHOLDERS) and PLACEHOLDERS["email"] == "[EMAIL]" and PLACEHOLDERS["credit_card"] == "[CARD]"
+    assert PIIDetector(kinds=["phone"]).detect("", "jane@example.com").label == "clean"

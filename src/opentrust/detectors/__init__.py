@@ -1,4 +1,5 @@
-"""Detectors that judge a model's response (refusal, canary leak, harmful compliance, personal data).
+"""Detectors that judge a model's response (refusal, canary leak, harmful compliance, personal data, secrets)
+or its input (prompt injection, jailbreak).
 
 ``get_detector(name, **options)`` is the one way to build one by name (CLI, red-team campaign, assertions);
 ``detectors()`` lists every registered one. The built-ins (``DETECTORS``) register through the
@@ -39,6 +40,24 @@ def _pii(**options: Any) -> Detector:
     return PIIDetector(**options)
 
 
+def _secrets(**options: Any) -> Detector:
+    from opentrust.detectors.secrets import SecretsDetector
+
+    return SecretsDetector(**options)
+
+
+def _prompt_injection(**options: Any) -> Detector:
+    from opentrust.detectors.injection import PromptInjectionDetector
+
+    return PromptInjectionDetector(**options)
+
+
+def _jailbreak(**options: Any) -> Detector:
+    from opentrust.detectors.injection import JailbreakDetector
+
+    return JailbreakDetector(**options)
+
+
 #: the built-in detectors: name -> (factory, one-line description), registered by opentrust.builtins.
 #: Factories import lazily so the CLI starts fast.
 DETECTORS: dict[str, tuple[Callable[..., Detector], str]] = {
@@ -51,7 +70,17 @@ DETECTORS: dict[str, tuple[Callable[..., Detector], str]] = {
         _harmful,
         "did the model comply with a harmful request with actionable content? labels harmful / safe",
     ),
-    "pii": (_pii, "personal data in the response (e-mail, phone, card, IBAN, SSN, IP)? labels pii / clean"),
+    "pii": (_pii, "personal data in the response (e-mail, phone, card, IBAN, SSN, UK NINO, IP)? labels pii / clean"),
+    "secrets": (_secrets, "an API key, token, private key or password in the response? labels secret / clean"),
+    "prompt_injection": (
+        _prompt_injection,
+        "an attempt in the prompt (or a document, e-mail, tool output in it) to take over the model's "
+        "instructions? labels injection / benign",
+    ),
+    "jailbreak": (
+        _jailbreak,
+        "framing in the prompt that tries to switch the model's safety off? labels jailbreak / benign",
+    ),
 }
 
 

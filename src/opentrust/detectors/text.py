@@ -162,7 +162,10 @@ def _bounded(parts: list[str], limit: int, keep_tail: int) -> list[str]:
 _FRAGMENT = re.compile(r"^(?:\(?[0-9a-z]{1,3}[.)]|[-*•]|e\.g\.|i\.e\.|(?:dr|mr|mrs|ms|st|vs|no|u\.s)\.)$", re.IGNORECASE)
 
 
-def sentences(text: str) -> list[str]:
+def sentences(text: str, limit: int = MAX_SEGMENTS, max_chars: int = MAX_SEGMENT_CHARS) -> list[str]:
+    """The sentences (and lines) of ``text``: at most ``limit``, keeping the last four, each cut to
+    ``max_chars`` (0: uncut). The guard's input detectors pass larger bounds: an injection hides anywhere in a
+    long document."""
     parts: list[str] = []
     carry = ""
     for piece in _SENTENCE_END.split(normalise(text).strip()):
@@ -176,7 +179,7 @@ def sentences(text: str) -> list[str]:
         carry = ""
     if carry:
         parts.append(carry)
-    return [s[:MAX_SEGMENT_CHARS] for s in _bounded(parts, MAX_SEGMENTS, 4)]
+    return [s[:max_chars] if max_chars else s for s in _bounded(parts, limit, 4)]
 
 
 def blocks(text: str) -> list[str]:

@@ -1,0 +1,167 @@
+"""Secrets in text: API keys, access tokens, private keys, passwords in assignments and connection strings.
+
+Rules in the spirit of gitleaks' (written by us, not copied): each rule has **keywords** — lower-case
+substrings one of which must occur in the text before its regex runs at all (most text holds none, so most
+rules cost one ``in`` test) — a regex whose ``secret`` group is the value, and an optional **entropy**
+floor (Shannon bits per character of the value) that tells a random key from ``password = "changeme"``.
+Provider tokens with a fixed prefix and length (``ghp_``, ``AKIA``, ``xoxb-``, ``sk_live_``…) need no
+entropy; generic assignments (``api_key = …``) need 3.5 bits and at least 12 characters. Obvious
+placeholders (``xxxx``, ``<your-key>``, ``${TOKEN}``, ``example``) are never reported.
+
+Work is bounded: the text is cut to ``MAX_CHARS`` characters.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable
+
+from opentrust.detectors.base import Detection, Detector
+
+MAX_CHARS = 100_000
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    description: str
+    keywords: tuple[str, ...]
+    pattern: re.Pattern[str]
+    entropy: float = 0.0  # minimum Shannon entropy (bits/char) of the secret group
+    min_len: int = 0
+
+
+@dataclass(frozen=True)
+class SecretMatch:
+    kind: str  # the rule id
+    value: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.value)
+
+    def masked(self) -> str:
+        return self.value[:4] + "…" if len(self.value) > 8 else "…"
+
+
+def shannon_entropy(value: str) -> float:
+    if not value:
+        return 0.0
+    n = len(value)
+    return -sum(c / n * math.log2(c / n) for c in Counter(value).values())
+
+
+def _rule(rule_id: str, description: str, keywords: str, pattern: str, entropy: float = 0.0,
+          min_len: int = 0, flags: int = 0) -> Rule:
+    return Rule(rule_id, description, tuple(keywords.split()), re.compile(pattern, flags), entropy, min_len)
+
+
+_B = r"(?<![A-Za-z0-9_\-])"  # token boundary before a provider token
+_E = r"(?![A-Za-z0-9_\-])"  # and after it
+#: a quoted or bare value after ``key = `` / ``key: `` / ``"key": ``
+_ASSIGN = r"""(?:\s*["']?\s*(?:=|:|:=|=>)\s*["']?|\s+is\s+["']?)"""
+
+RULES: tuple[Rule, ...] = (
+    _rule("private_key", "PEM private key block (RSA, EC, DSA, OpenSSH, PGP, PKCS#8)", "private",
+          r"(?P<secret>-----BEGIN[ A-Z0-9]{0,20} PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,8000}?"
+          r"(?:-----END[ A-Z0-9]{0,20} PRIVATE KEY(?: BLOCK)?-----|$))"),
+    _rule("aws_access_key_id", "AWS access key id", "akia asia abia acca",
+          _B + r"(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})" + _E),
+    _rule("aws_secret_access_key", "AWS secret access key in an assignment", "aws",
+          r"(?i)aws.{0,20}?(?:secret|key).{0,20}?" + _ASSIGN + r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
+          entropy=3.5),
+    _rule("github_token", "GitHub token (personal, OAuth, app, refresh)", "ghp_ gho_ ghu_ ghs_ ghr_",
+          _B + r"(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255})" + _E),
+    _rule("github_fine_grained_pat", "GitHub fine-grained personal access token", "github_pat_",
+          _B + r"(?P<secret>github_pat_[A-Za-z0-9_]{82})" + _E),
+    _rule("gitlab_token", "GitLab personal, project or runner token", "glpat- glptt- glrt-",
+          _B + r"(?P<secret>gl(?:pat|ptt|rt)-[A-Za-z0-9_\-]{20,40})" + _E),
+    _rule("slack_token", "Slack bot, user, app or refresh token", "xoxb- xoxp- xoxa- xoxr- xoxs- xoxe",
+          _B + r"(?P<secret>xox(?:[bpars]|e(?:\.xox[bp])?)-[0-9A-Za-z\-]{10,200})" + _E),
+    _rule("slack_webhook", "Slack incoming webhook URL", "hooks.slack.com",
+          r"(?P<secret>https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/]{20,100})"),
+    _rule("stripe_key", "Stripe secret or restricted key", "sk_live_ rk_live_ sk_test_ rk_test_",
+          _B + r"(?P<secret>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,99})" + _E),
+    _rule("google_api_key", "Google API key", "aiza", _B + r"(?P<secret>AIza[0-9A-Za-z_\-]{35})" + _E),
+    _rule("openai_api_key", "OpenAI API key", "sk-",
+          _B + r"(?P<secret>sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,200}T3BlbkFJ[A-Za-z0-9_\-]{20,200}"
+          r"|sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,200})" + _E),
+    _rule("anthropic_api_key", "Anthropic API key", "sk-ant-",
+          _B + r"(?P<secret>sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{80,120})" + _E),
+    _rule("huggingface_token", "Hugging Face access token", "hf_",
+          _B + r"(?P<secret>hf_[A-Za-z]{34})" + _E, entropy=3.0),
+    _rule("npm_token", "npm access token", "npm_", _B + r"(?P<secret>npm_[A-Za-z0-9]{36})" + _E, entropy=3.0),
+    _rule("pypi_token", "PyPI upload token", "pypi-ageichlwas5vcmc",
+          _B + r"(?P<secret>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,300})" + _E),
+    _rule("sendgrid_api_key", "SendGrid API key", "sg.", _B + r"(?P<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})" + _E),
+    _rule("twilio_api_key", "Twilio API key", "sk", _B + r"(?P<secret>SK[0-9a-f]{32})" + _E, entropy=3.0),
+    _rule("jwt", "JSON Web Token", "eyj",
+          _B + r"(?P<secret>eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,})" + _E),
+    _rule("azure_storage_key", "Azure storage account key in a connection string", "accountkey",
+          r"(?i)AccountKey\s*=\s*(?P<secret>[A-Za-z0-9+/]{86}==)"),
+    _rule("connection_string_password", "password inside a database or broker URL",
+          "://", r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)"
+          r"://[^\s:/@]{1,64}:(?P<secret>[^\s:/@]{6,128})@", entropy=2.5),
+    _rule("generic_secret_assignment", "a password, secret, token or API key assigned a random-looking value",
+          "password passwd pwd secret token api_key apikey api-key access_key auth_key client_secret "
+          "private_key credential",
+          r"(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret"
+          r"|private[_\-]?key|credentials?)[A-Za-z0-9_\-]{0,20}" + _ASSIGN +
+          r"(?P<secret>[A-Za-z0-9_\-+/=.!@#$%^&*~]{12,200})(?=[\"'\s,;)}\]]|$)", entropy=3.5, min_len=12),
+)
+
+_PLACEHOLDER = re.compile(
+    r"(?i)x{4,}|\*{3,}|<[^>]*>|\$\{|\{\{|example|sample|placeholder|your[_\-]?(?:api|secret|key|token|pass)|"
+    r"redacted|changeme|dummy|fake|test[_\-]?(?:key|token|secret)|^(.)\1+$|\[[A-Z_]+\]|0123456789|abcdefgh"
+)
+
+
+def _placeholder(value: str) -> bool:
+    return bool(_PLACEHOLDER.search(value))
+
+
+def find_secrets(text: str, rules: Iterable[Rule] = RULES) -> list[SecretMatch]:
+    """Every secret in ``text``, in order of position; overlapping matches keep the first rule's (rules are
+    ordered from the most specific to the generic assignment)."""
+    text = text[:MAX_CHARS]
+    lower = text.lower()
+    found: list[SecretMatch] = []
+    taken: list[tuple[int, int]] = []
+    for rule in rules:
+        if not any(k in lower for k in rule.keywords):
+            continue
+        for m in rule.pattern.finditer(text):
+            value = m.group("secret")
+            start = m.start("secret")
+            end = start + len(value)
+            if len(value) < rule.min_len or _placeholder(value):
+                continue
+            if rule.entropy and shannon_entropy(value) < rule.entropy:
+                continue
+            if any(a < end and start < b for a, b in taken):
+                continue
+            taken.append((start, end))
+            found.append(SecretMatch(rule.id, value, start))
+    return sorted(found, key=lambda s: s.start)
+
+
+class SecretsDetector(Detector):
+    """Labels ``secret`` (an API key, token, private key or password in the response) or ``clean``."""
+
+    name = "secrets"
+    positive_label = "secret"
+    negative_label = "clean"
+
+    def __init__(self, kinds: Iterable[str] | None = None):
+        self.rules = tuple(r for r in RULES if not kinds or r.id in set(kinds))
+
+    def detect(self, prompt: str, response: str) -> Detection:
+        found = find_secrets(response, self.rules)
+        if not found:
+            return Detection("clean", 0.0, "no secret found")
+        sample = ", ".join(f"{m.kind} {m.masked()}" for m in found[:3])
+        return Detection("secret", 0.99, f"{len(found)} secret(s): {sample}")
