@@ -21,19 +21,25 @@ def model_history(spec: str, *, db: Any = None, command: str | None = None, limi
 
     target = resolve_target(spec, api_key_env=api_key_env)
     with Store(db) as store:
-        if target.kind in ("endpoint", "plugin"):
-            models = store.models(location=target.location)
-        else:
-            fingerprint = target.fingerprint(store)
-            models = [m for m in store.models(limit=1000) if m["fingerprint"] == fingerprint] or [
-                {"fingerprint": fingerprint, "kind": target.kind, "identity": None, "names": [],
-                 "first_seen": None, "last_seen": None, "runs": 0}]
+        models = stored_models(store, target)
+        if not models and target.kind not in ("endpoint", "plugin"):
+            models = [{"fingerprint": target.fingerprint(store), "kind": target.kind, "identity": None, "names": [],
+                       "first_seen": None, "last_seen": None, "runs": 0}]
         out = []
         for m in models:
             runs = store.runs(fingerprint=m["fingerprint"], command=command, limit=limit)
             out.append({**{k: m[k] for k in ("fingerprint", "kind", "identity", "names", "first_seen", "last_seen")},
                         "total_runs": m["runs"], "runs": runs})
     return {"target": target.spec, "location": target.location, "models": out}
+
+
+def stored_models(store: Any, target: Any) -> list[dict[str, Any]]:
+    """The store's models a target names (``Store.models`` rows): a file by its weights' sha256; an endpoint or a
+    plugin by its location, every model seen there."""
+    if target.kind in ("endpoint", "plugin"):
+        return store.models(location=target.location)
+    fingerprint = target.fingerprint(store)
+    return [m for m in store.models(limit=1000) if m["fingerprint"] == fingerprint]
 
 
 def print_history(data: dict[str, Any], console: Any, extra: tuple[str, Any] | None = None) -> None:
