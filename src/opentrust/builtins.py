@@ -21,6 +21,9 @@ def register_commands(app: Any) -> None:
 
     for module in (gate, policy, models, diff, factsheet):
         module.register(app)
+    from opentrust.commands import guard
+
+    guard.register(app)
 
 
 @hookimpl

@@ -28,6 +28,17 @@ RETRY_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
 _TRANSIENT = (httpx.TransportError,)  # connect/read/write errors, timeouts, dropped connections
 
 
+def backoff_delay(attempt: int, retry_after: str | None, base_s: float = 0.5, max_s: float = 20.0) -> float:
+    """Seconds to wait before retry ``attempt + 1``: the server's Retry-After (capped), else "full jitter"
+    (AWS architecture blog): uniform in [0, base * 2^attempt], capped. Shared with the guard gateway."""
+    if retry_after:
+        try:
+            return min(float(retry_after), max_s)
+        except ValueError:
+            pass
+    return random.uniform(0, min(max_s, base_s * (2 ** attempt)))
+
+
 class OpenAIBackend(Backend):
     name = "openai-http"
 
@@ -103,13 +114,7 @@ class OpenAIBackend(Backend):
         return payload
 
     def _delay(self, attempt: int, retry_after: str | None) -> float:
-        if retry_after:
-            try:
-                return min(float(retry_after), self.backoff_max_s)
-            except ValueError:
-                pass
-        # "Full jitter" (AWS architecture blog): uniform in [0, base * 2^attempt], capped.
-        return random.uniform(0, min(self.backoff_max_s, self.backoff_base_s * (2 ** attempt)))
+        return backoff_delay(attempt, retry_after, self.backoff_base_s, self.backoff_max_s)
 
     async def generate(self, request: GenerationRequest, seed: int | None = None) -> Completion:
         client, sem = self._ensure()
