@@ -17,9 +17,9 @@ def register_commands(app: Any) -> None:
 
     for module in (audit, scan, openness, test, redteam, fairness, compare, detect, history):
         module.register(app)
-    from opentrust.commands import diff, factsheet, gate, models, policy
+    from opentrust.commands import data, diff, factsheet, gate, models, policy
 
-    for module in (gate, policy, models, diff, factsheet):
+    for module in (gate, policy, models, diff, factsheet, data):
         module.register(app)
     from opentrust.commands import guard
 

@@ -123,6 +123,24 @@ def gate_junit(result: Any, **_: Any) -> str:
     return to_junit(result)
 
 
+def data_json(result: Any, **_: Any) -> str:
+    from opentrust.datascan.report import render_json
+
+    return render_json(result)
+
+
+def data_sarif(result: Any, **_: Any) -> str:
+    from opentrust.datascan.report import render_sarif
+
+    return render_sarif(result)
+
+
+def data_html(result: Any, **_: Any) -> str:
+    from opentrust.datascan.report import render_html
+
+    return render_html(result)
+
+
 #: (format, render, kinds) of every built-in reporter
 BUILTIN: list[tuple[str, Callable[..., str], tuple[str, ...]]] = [
     ("json", audit_json, ("audit",)), ("html", audit_html, ("audit",)),
@@ -134,4 +152,5 @@ BUILTIN: list[tuple[str, Callable[..., str], tuple[str, ...]]] = [
     ("junit", fairness_junit, ("fairness",)),
     ("json", compare_json, ("compare",)), ("html", compare_html, ("compare",)),
     ("json", gate_json, ("gate",)), ("sarif", gate_sarif, ("gate",)), ("junit", gate_junit, ("gate",)),
+    ("json", data_json, ("data",)), ("sarif", data_sarif, ("data",)), ("html", data_html, ("data",)),
 ]

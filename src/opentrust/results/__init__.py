@@ -36,6 +36,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "gate": ("opentrust.results.gate", "GateResult"),
     "diff": ("opentrust.results.diff", "DiffResult"),
     "factsheet": ("opentrust.results.factsheet", "Factsheet"),
+    "data": ("opentrust.results.data", "DataResult"),
 }
 
 __all__ = ["MODELS", "model_for", "current_version", "parse_result", "read_result", "json_schema", "schema_text"]
