@@ -77,3 +77,11 @@ def test_cli_log_and_verify_exit_codes(log: Path) -> None:
     assert proc.returncode == 1 and "TAMPERED" in proc.stdout
     proc = run_cli("guard", "verify-log", "--log", str(log.parent / "missing.db"))
     assert proc.returncode == 2 and "no guard log" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_writer_refuses_a_log_that_lost_its_tail(log: Path) -> None:
+    from opentrust.errors import UserError
+
+    tamper(log, "DELETE FROM decisions WHERE seq>=19")
+    with pytest.raises(UserError, match="records were deleted"):
+        GuardLog(log)

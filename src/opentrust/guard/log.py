@@ -29,7 +29,7 @@ import secrets
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 from opentrust.clock import utc_now
 from opentrust.errors import UserError
@@ -115,6 +115,19 @@ class GuardLog:
         row = self.db.execute("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").fetchone()
         genesis = self.db.execute("SELECT value FROM meta WHERE key='genesis'").fetchone()[0]
         self.seq, self.last_hash = (row[0], row[1]) if row else (0, genesis)
+        head = read_head(self.head_path)
+        if head is not None and head[0] > self.seq:
+            self.db.close()
+            raise UserError(f"the guard log {self.path} ends at record {self.seq} but announced record {head[0]}: "
+                            "records were deleted", "run `opentrust guard verify-log`, keep the file as evidence and "
+                            "start a new log with --log")
+        if self.head_path.exists() and self.head_path.stat().st_size:
+            with open(self.head_path, "rb") as f:  # a line cut by a crash is ended, never continued
+                f.seek(-1, os.SEEK_END)
+                cut = f.read(1) != b"\n"
+            if cut:
+                with open(self.head_path, "a", encoding="utf-8") as f:
+                    f.write("\n")
         self._queue: queue.Queue[Any] = queue.Queue()
         self._thread = threading.Thread(target=self._writer, name="guard-log-writer", daemon=True)
         self._thread.start()
@@ -268,13 +281,7 @@ def verify(path: Path) -> dict[str, Any]:
             break
     db.close()
     head_path = Path(str(path) + ".head")
-    head: tuple[int, str] | None = None
-    if head_path.exists():
-        for line in head_path.read_text(encoding="utf-8").splitlines()[::-1]:
-            parts = line.split()
-            if len(parts) == 2 and parts[0].isdigit():
-                head = (int(parts[0]), parts[1])
-                break
+    head = read_head(head_path)
     if head is not None:
         if head[0] > expected - 1:
             problems.append(f"records {expected}..{head[0]} are missing at the end (the head file names record "
@@ -287,5 +294,13 @@ def verify(path: Path) -> dict[str, Any]:
             "problems": problems}
 
 
-def records_for(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [dict(r) for r in rows]
+def read_head(head_path: Path) -> tuple[int, str] | None:
+    """The newest (seq, hash) the writer announced after a commit, from the side file (None without one)."""
+    if not head_path.exists():
+        return None
+    for line in head_path.read_text(encoding="utf-8", errors="replace").splitlines()[::-1]:
+        parts = line.split()
+        if len(parts) == 2 and parts[0].isdigit() and len(parts[1]) == 64:
+            return int(parts[0]), parts[1]
+    return None
+
