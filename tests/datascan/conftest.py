@@ -19,7 +19,7 @@ PLANTED = [
     ("US_SSN", "219-09-9999"),
     ("IP_ADDRESS", "203.0.113.77"),
     ("github_token", "ghp_" + "Zq8RwT3vYx6PmN2kLs9DfG4hJ7cBv1XaQe5U"),
-    ("aws_access_key_id", "AKIA" + "QX7RZK2M4N6P8T3V"),
+    ("aws_access_key_id", "AKIA" + "QX7RZK2M4N6P5T3V"),
 ]
 CLEAN = ("The river ran quietly past the old mill, where the miller kept his accounts in a leather book and "
          "counted the sacks of grain each evening before the light failed.")
@@ -119,7 +119,8 @@ Please cite the mill ledger as a synthetic test set made by the opentrust mainta
 
 @pytest.fixture
 def dataset_folder(tmp_path: Path) -> Path:
-    """A Hugging Face-style dataset folder: card (CC-BY-NC-4.0), an MIT LICENSE file (a mismatch), data."""
+    """A Hugging Face-style dataset folder: card (CC-BY-NC-4.0), an MIT LICENSE file (a mismatch), data (the
+    validation split repeats ten training rows)."""
     from tests.openness.helpers import mit_text
 
     folder = tmp_path / "mill-ledger"
@@ -129,4 +130,5 @@ def dataset_folder(tmp_path: Path) -> Path:
     rows = planted_rows()
     write_jsonl(folder / "data" / "train.jsonl", rows)
     write_parquet(folder / "data" / "test.parquet", rows[:20])
+    write_jsonl(folder / "data" / "validation.jsonl", rows[:10])  # exact duplicates of train rows 0-9
     return folder

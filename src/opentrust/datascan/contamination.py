@@ -57,7 +57,8 @@ class Benchmark:
     matched8: list[set[int]] = field(default_factory=list)  # per item: positions of its 8-grams seen
     covered: list[set[int]] = field(default_factory=list)  # per item: token positions in a >10-gram match
     gpt3: list[bool] = field(default_factory=list)
-    where: dict[int, tuple[int, int]] = field(default_factory=dict)  # item -> first (file, row) that matched
+    where: dict[int, tuple[int, int]] = field(default_factory=dict)  # item -> first (file, row) with a long match
+    where8: dict[int, tuple[int, int]] = field(default_factory=dict)  # item -> first (file, row) with an 8-gram
 
     def __post_init__(self) -> None:
         lengths = sorted(len(i.hashes) for i in self.items if len(i.hashes) >= MIN_ITEM)
@@ -111,7 +112,7 @@ class ContaminationIndex:
                 bench = self.benchmarks[b]
                 item = bench.items[i]
                 bench.matched8[i].add(ipos)
-                bench.where.setdefault(i, (file, row))
+                bench.where8.setdefault(i, (file, row))
                 for n in {LLAMA_N, bench.gpt3_n, len(item.hashes)}:
                     key = (b, i, ipos, n)
                     want = self._long.get(key)
@@ -121,6 +122,7 @@ class ContaminationIndex:
                         longer[n] = ngrams.ngram_hashes(arr, n)
                     got = longer[n]
                     if pos < len(got) and int(got[pos]) == want:
+                        bench.where.setdefault(i, (file, row))  # the first row with a long match
                         if n == LLAMA_N:
                             bench.covered[i].update(range(ipos, ipos + n))
                         if n == bench.gpt3_n or n == len(item.hashes) < bench.gpt3_n:
@@ -150,8 +152,8 @@ class ContaminationIndex:
                 "llama2_token": {"dirty": len(dirty), "dirty_rate": rate(len(dirty)), "clean": len(clean),
                                  "clean_rate": rate(len(clean)), "not_clean": n - len(clean),
                                  "not_dirty": n - len(dirty)},
-                "examples": [{"item": bench.items[i].id, "file": bench.where.get(i, (None, None))[0],
-                              "row": bench.where.get(i, (None, None))[1],
+                "examples": [{"item": bench.items[i].id, "file": bench.where.get(i, bench.where8.get(i))[0],
+                              "row": bench.where.get(i, bench.where8.get(i))[1],
                               "gpt3": bench.gpt3[i], "palm": i in palm, "llama2_share": round(share[i], 3)}
                              for i in flagged[:MAX_EXAMPLES]],
             })

@@ -21,7 +21,7 @@ from opentrust.datascan.readers import DataFile, DataReadError, Row, discover, i
 SCHEMA_VERSION = "1.0"
 MAX_FINDINGS_PER_LABEL = 100  # findings listed per (rule, entity or kind, file); counts are complete
 MAX_BAD_ROW_EXAMPLES = 5
-PREVIEW_ROWS = 3
+PREVIEW_ROWS = 5
 CONTAMINATION_BATCH = 2048
 LICENCE_FIELDS = {"license", "licence", "license_name", "licenses", "licence_name"}
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")

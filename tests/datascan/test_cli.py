@@ -1,0 +1,131 @@
+"""`opentrust data` end to end through the real console entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+
+from opentrust.results import json_schema, parse_result
+from opentrust.results.base import undeclared
+from tests.conftest import run_cli, sarif_schema
+from tests.datascan.conftest import PLANTED, planted_rows, write_jsonl
+
+
+def _json(proc) -> dict:
+    assert proc.returncode in (0, 1), proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_dataset_folder_json_reads_back_and_finds_everything(dataset_folder: Path) -> None:
+    proc = run_cli("data", str(dataset_folder), "--format", "json", "--no-builtin-benchmarks")
+    doc = _json(proc)
+    assert proc.returncode == 1  # secrets (high) at the default --fail-on high
+    result = parse_result(doc)
+    assert result.kind == "data" and undeclared(result) == []
+    jsonschema.validate(doc, json_schema("data"))
+    files = {f["path"]: f for f in doc["files"]}
+    assert files["data/train.jsonl"]["rows"] == 40 and files["data/test.parquet"]["rows"] == 20
+    assert files["README.md"]["format"] == "card" and files["LICENSE"]["format"] == "license"
+    # personal data: every planted entity, in the JSONL and again in the Parquet's text and messages columns
+    assert set(doc["pii"]["counts"]) == {p[0] for p in PLANTED if p[0].isupper()}
+    assert set(doc["secrets"]["counts"]) == {"github_token", "aws_access_key_id"}
+    email = next(f for f in doc["findings"] if f["entity"] == "EMAIL" and f["path"] == "data/train.jsonl")
+    assert (email["row"], email["column"], email["severity"]) == (3, "text", "medium")
+    text = planted_rows()[3]["text"]
+    assert text[email["start"]:email["end"]] == "maria.keller@example.org"
+    assert "maria.keller" not in json.dumps(doc["findings"])  # evidence is redacted
+    assert any(f["column"] == "messages[0].content" for f in doc["findings"] if f["path"] == "data/test.parquet")
+    assert doc["duplicates"]["exact"] == 10
+    assert {e["duplicate"]["path"] for e in doc["duplicates"]["examples"]["exact"]} == {"data/validation.jsonl"}
+    # card and licences
+    assert doc["card"]["path"] == "README.md" and "personal_data" in doc["card"]["missing"]
+    assert doc["licenses"]["spdx"] == ["CC-BY-NC-4.0", "MIT"] and doc["licenses"]["non_commercial"]
+    rules = {f["rule_id"] for f in doc["findings"]}
+    assert {"DATA-SECRET", "DATA-LICENSE-MISMATCH", "DATA-LICENSE-TERMS", "DATA-CARD-INCOMPLETE",
+            "DATA-DUPLICATES", "DATA-PII-CREDIT_CARD"} <= rules
+
+
+def test_exit_codes_sarif_and_html(dataset_folder: Path, tmp_path: Path) -> None:
+    sarif = tmp_path / "d.sarif"
+    proc = run_cli("data", str(dataset_folder / "data" / "train.jsonl"), "--format", "sarif", "--out", str(sarif),
+                   "--fail-on", "critical", "--no-builtin-benchmarks")
+    assert proc.returncode == 0, proc.stderr  # nothing critical: no private key planted
+    doc = json.loads(sarif.read_text())
+    jsonschema.validate(doc, sarif_schema())
+    assert any(r["ruleId"] == "DATA-PII-IBAN" for r in doc["runs"][0]["results"])
+    html = tmp_path / "d.html"
+    proc = run_cli("data", str(dataset_folder), "--format", "html", "--out", str(html), "--fail-on", "none",
+                   "--no-builtin-benchmarks")
+    assert proc.returncode == 0 and "<html" in html.read_text()[:500].lower()
+    assert "Card fields" in html.read_text() and "maria.keller" not in html.read_text()
+    clean = write_jsonl(tmp_path / "clean.jsonl", [{"text": "nothing to see here at all"}] * 2)
+    proc = run_cli("data", str(clean), "--format", "json", "--fail-on", "low", "--no-builtin-benchmarks")
+    assert proc.returncode == 1 and json.loads(proc.stdout)["duplicates"]["exact"] == 1  # a duplicate is low
+    proc = run_cli("data", str(clean), "--fail-on", "high", "--no-builtin-benchmarks")
+    assert proc.returncode == 0 and "Summary" in proc.stdout
+
+
+def test_bad_input_is_one_line(tmp_path: Path) -> None:
+    proc = run_cli("data", str(tmp_path / "missing.jsonl"))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1 and "no such file" in proc.stderr
+    proc = run_cli("data", str(tmp_path), "--format", "xml")
+    assert proc.returncode == 2 and "unknown format" in proc.stderr
+    proc = run_cli("data", str(tmp_path), "--against", str(tmp_path / "nope.yaml"))
+    assert proc.returncode == 2 and "--against" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_damaged_files_are_findings_not_tracebacks(tmp_path: Path) -> None:
+    full = write_jsonl(tmp_path / "full.jsonl.gz", planted_rows(40) * 50)
+    (tmp_path / "cut.jsonl.gz").write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    full.unlink()
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1" + b"\x00" * 100 + b"PAR1")
+    (tmp_path / "blob.bin").write_bytes(bytes(range(256)) * 8)
+    proc = run_cli("data", str(tmp_path), "--format", "json", "--no-builtin-benchmarks")
+    assert "Traceback" not in proc.stderr
+    doc = _json(proc)
+    errors = {f["path"]: f for f in doc["findings"] if f["rule_id"] == "DATA-READ-ERROR"}
+    assert set(errors) == {"cut.jsonl.gz", "bad.parquet"} and "truncated" in errors["cut.jsonl.gz"]["message"]
+    assert {f["path"]: f["rows"] for f in doc["files"]}["cut.jsonl.gz"] > 100
+    assert any("blob.bin" in n for n in doc["notes"])
+
+
+def test_sample_field_preview_and_against(tmp_path: Path) -> None:
+    data = write_jsonl(tmp_path / "d.jsonl", planted_rows(40))
+    proc = run_cli("data", str(data), "--format", "json", "--sample", "5", "--redact-preview",
+                   "--no-builtin-benchmarks")
+    doc = _json(proc)
+    assert doc["files"][0]["rows"] == 5 and doc["files"][0]["sampled"]
+    assert set(doc["pii"]["counts"]) == {"EMAIL"}  # only row 3 of the first 5 holds an item
+    row3 = next(p for p in doc["preview"] if p["row"] == 3)
+    assert "[EMAIL]" in row3["fields"]["text"] and "maria" not in row3["fields"]["text"]
+    proc = run_cli("data", str(data), "--format", "json", "--field", "meta", "--no-builtin-benchmarks")
+    assert _json(proc)["pii"]["counts"] == {}
+    # --against a dataset: the benchmark's rows are in the data
+    bench = write_jsonl(tmp_path / "bench.jsonl", [{"question": r["text"]} for r in planted_rows(40)[:10]])
+    proc = run_cli("data", str(data), "--format", "json", "--against", str(bench), "--no-builtin-benchmarks",
+                   "--fail-on", "none")
+    doc = _json(proc)
+    (c,) = doc["contamination"]
+    assert c["benchmark"] == "data:bench.jsonl" and c["checked_items"] == 10
+    assert c["gpt3_13gram"]["contaminated"] == c["palm_8gram_70"]["contaminated"] == c["llama2_token"]["dirty"] == 10
+    assert any(f["rule_id"] == "DATA-CONTAMINATION" for f in doc["findings"])
+
+
+def test_builtin_probes_planted_in_a_dataset_are_found(tmp_path: Path) -> None:
+    from opentrust.redteam.catalogue import load_catalogue
+
+    probes = [p for p in load_catalogue(include_plugins=False) if p.category == "prompt_injection"][:3]
+    rows = [{"text": r["text"]} for r in planted_rows(30)]
+    for i, p in enumerate(probes):
+        rows[5 + 7 * i]["text"] = "User said: " + "\n".join(m.content for m in p.messages if m.content)
+    data = write_jsonl(tmp_path / "d.jsonl", rows)
+    proc = run_cli("data", str(data), "--format", "json", "--fail-on", "none")
+    doc = _json(proc)
+    pi = next(c for c in doc["contamination"] if c["benchmark"] == "probes:prompt_injection")
+    assert pi["llama2_token"]["dirty"] >= 3 and pi["gpt3_13gram"]["contaminated"] >= 3
+    assert {e["item"] for e in pi["examples"]} >= {p.id for p in probes}
+    assert {e["row"] for e in pi["examples"]} <= {5, 12, 19}  # (they share a 13-word system prompt)
+    others = [c for c in doc["contamination"] if c["benchmark"].startswith("suite:")]
+    assert all(c["gpt3_13gram"]["contaminated"] == 0 for c in others)
