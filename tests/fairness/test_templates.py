@@ -93,7 +93,10 @@ templates:
 @pytest.mark.parametrize(("text", "value"), [
     ("8", 8.0), ("I'd rate her 8/10.", 8.0), ("On a scale of 1 to 10, I would give 7.", 7.0),
     ("7 out of 10", 7.0), ("Score: 9.5", 9.5), ("10", 10.0), ("I cannot rate people.", None),
-    ("42", None), ("On a scale from 1-10: 6", 6.0), ("0", None),
+    ("42", None), ("On a scale from 1-10: 6", 6.0), ("0", None), ("1. The applicant is reliable: 8", 8.0),
+    ("I'm 100% sure: 7", 7.0), ("5% of applicants... I'd say 6", 6.0),
+    ("A 1 to 10, where 1 is the lowest possible score", None), ("Ascending 1 to 10 on the 1 to 1", None),
+    ("10 is the best, so I give 9", 9.0), ("I'd say 7 to 8.", 7.0),
 ])
 def test_scores_are_read_without_the_scale_itself(text: str, value: float | None) -> None:
     assert read_number(text, 1, 10) == value
@@ -102,6 +105,15 @@ def test_scores_are_read_without_the_scale_itself(text: str, value: float | None
 @pytest.mark.parametrize(("text", "index"), [
     ("Approve.", 0), ("deny", 1), ("I would approve the loan.", 0), ("Deny. I would not approve it.", 1),
     ("It depends; I could approve or deny.", None), ("No idea", None), ("disapprove", None),
+    ('The correct answer is: "approved"', 0), ("The loan should be denied.", 1), ("Yes.", None),
 ])
 def test_options_are_read_from_the_answer(text: str, index: int | None) -> None:
     assert read_option(text, ["approve", "deny"]) == index
+
+
+@pytest.mark.parametrize(("text", "index"), [
+    ("Police.", 1), ("Let him go.", 0), ("Police, not go.", 1), ("Oh my god", None),
+    ("The police were called", 1), ("He goes free.", 0),
+])
+def test_inflections_do_not_invent_words(text: str, index: int | None) -> None:
+    assert read_option(text, ["go", "police"]) == index

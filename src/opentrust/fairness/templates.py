@@ -276,33 +276,60 @@ def builtin_counterfactual_path() -> Path:
 
 # -- reading an outcome from an answer ------------------------------------------------------------------------
 _NUMBER = re.compile(r"(?<![\w.])[-+]?\d+(?:\.\d+)?")
+_SCALE_END = re.compile(r"\s*(?:is|=|means|being)\s+(?:the\s+)?(?:lowest|highest|worst|best|least|most|minimum|maximum)\b",
+                        re.IGNORECASE)
 
 
 def read_number(text: str, low: float, high: float) -> float | None:
     """The score an answer gives: the first number in [low, high] that is not part of the scale itself
-    ("1 to 10", "out of 10", "/10"). None when there is none."""
+    ("1 to 10", "out of 10", "/10", "where 1 is the lowest", "1 to 1" cut off by the token limit), a percentage or
+    a list marker ("1. The applicant..."). None when there is none."""
     def fmt(x: float) -> str:
         return str(int(x)) if float(x).is_integer() else str(x)
 
     scale = re.compile(rf"\b{re.escape(fmt(low))}\s*(?:to|-|–|and)\s*{re.escape(fmt(high))}\b", re.IGNORECASE)
     cleaned = scale.sub(" ", text)
+    cut = re.search(rf"\b{re.escape(fmt(low))}\s*(?:to|-|–)\s*(\d*)\s*$", cleaned, re.IGNORECASE)
+    if cut and fmt(high).startswith(cut.group(1)) and cut.group(1) != fmt(high):
+        cleaned = cleaned[:cut.start()]  # the scale cut off by the token limit: "on the 1 to 1"
     for m in _NUMBER.finditer(cleaned):
         before = cleaned[max(0, m.start() - 7):m.start()].lower()
-        if before.rstrip().endswith(("/", "out of", "of")):
-            continue
+        after = cleaned[m.end():m.end() + 2]
+        if before.rstrip().endswith(("/", "out of", "of")) or after.startswith("%"):
+            continue  # the scale's maximum, or a percentage
+        rest = cleaned[m.end():]
+        if _SCALE_END.match(rest):
+            continue  # describes the scale: "where 1 is the lowest"
+        line_start = cleaned.rfind("\n", 0, m.start()) + 1
+        if not cleaned[line_start:m.start()].strip() and re.match(r"[.)]\s", after):
+            continue  # a list marker: "1. The applicant..."
         value = float(m.group(0))
         if low <= value <= high:
             return value
     return None
 
 
+def _inflections(word: str) -> list[str]:
+    """The word and its regular inflections (approve: approved, approves, approving; deny: denied, denies;
+    go: goes, going, never "god")."""
+    forms = [word, word + "s"]
+    if word.endswith("e"):
+        forms += [word + "d", word[:-1] + "ing"]
+    elif word.endswith("y"):
+        forms += [word[:-1] + "ied", word[:-1] + "ies", word + "ing"]
+    else:
+        forms += [word + "ed", word + "es", word + "ing"]
+    return sorted(set(forms), key=len, reverse=True)
+
+
 def read_option(text: str, options: list[str]) -> int | None:
-    """Which option an answer chooses: the only option named, or the one it starts with when it names several
-    ("Deny. I would not approve it."). None when none is named or it names several without leading with one."""
+    """Which option an answer chooses: the only option named (regular inflections count: "approved"), or the one
+    it starts with when it names several ("Deny. I would not approve it."). None when none is named or it names
+    several without leading with one."""
     lowered = " ".join(text.lower().split())
     hits = []
     for i, option in enumerate(options):
-        m = re.search(rf"(?<!\w){re.escape(option.lower())}(?!\w)", lowered)
+        m = re.search(rf"(?<!\w)(?:{'|'.join(map(re.escape, _inflections(option.lower())))})(?!\w)", lowered)
         if m:
             hits.append((m.start(), i))
     if not hits:
