@@ -126,3 +126,16 @@ def test_each_planted_kind_alone(label: str) -> None:
     value = dict(PLANTED)[label]
     hits = _scan([(0, "t", f"value: {value} end")])
     assert [(h.label, h.value) for h in hits] == [(label, value)]
+
+
+def test_phone_numbers_are_read_only_around_long_digit_runs() -> None:
+    """find_pii hands libphonenumber only the words around runs of seven or more digits (not dates): the
+    number, its "+" and an extension are still read whole."""
+    from opentrust.detectors.pii import _phone_slices, find_pii
+
+    assert [m.value for m in find_pii("Call +1 (415) 555-0132 ext. 12 now")] == ["+1 (415) 555-0132 ext. 12"]
+    assert [m.value for m in find_pii("Telefon: +49 30 901820, danke")] == ["+49 30 901820"]
+    assert _phone_slices("on 2024-01-05 and 05/01/2024, order #123456, total $12,345.67") == []
+    text = "x" * 100 + " call 020 7946 0321 today " + "y" * 100
+    (a, b), = _phone_slices(text)
+    assert text[a:b].strip().startswith("call") or "020 7946 0321" in text[a:b]

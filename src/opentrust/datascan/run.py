@@ -46,6 +46,7 @@ class Options:
     secrets: bool = True
     duplicates: bool = True
     contamination: bool = True
+    max_findings_per_label: int = MAX_FINDINGS_PER_LABEL
 
 
 def _rows_for_against(path: Path) -> Iterator[tuple[str, int, str]]:
@@ -95,7 +96,7 @@ def scan_data(paths: list[Path], opts: Options | None = None,
     def add_finding(f: dict[str, Any], label: str) -> None:
         nonlocal omitted
         key = (f["rule_id"], label, f.get("path") or "")
-        if listed[key] >= MAX_FINDINGS_PER_LABEL:
+        if listed[key] >= opts.max_findings_per_label:
             omitted += 1
             return
         listed[key] += 1

@@ -157,19 +157,49 @@ def find_pii(text: str, regions: Iterable[str] = ("US", "GB", "DE", "FR"),
         (p.start, p.start + len(p.value)) for p in found if p.kind in ("ssn", "iban", "ip_address")
     ]
     seen: set[int] = set()
-    if "phone" not in want or not _DIGIT_RUN.search(text):
-        regions = ()
-    import phonenumbers
+    slices = _phone_slices(text) if "phone" in want else []
+    if slices:
+        import phonenumbers
 
-    for region in regions:
-        for pm in phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.VALID, max_tries=200
-        ):
-            if pm.start in seen or any(a <= pm.start < b for a, b in taken):
-                continue
-            seen.add(pm.start)
-            found.append(PIIMatch("phone", pm.raw_string, pm.start))
+    for a, b in slices:  # libphonenumber runs only around digit runs that could be a phone number
+        piece = text[a:b]
+        for region in regions:
+            for pm in phonenumbers.PhoneNumberMatcher(
+                piece, region, leniency=phonenumbers.Leniency.VALID, max_tries=200
+            ):
+                start = a + pm.start
+                if start in seen or any(x <= start < y for x, y in taken):
+                    continue
+                seen.add(start)
+                found.append(PIIMatch("phone", pm.raw_string, start))
     return sorted((p for p in found if p.kind in want), key=lambda p: p.start)
+
+
+_PHONE_RUN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6,}")  # seven or more digits close together
+_DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")  # 2024-01-05, 05/01/2024
+
+
+def _phone_slices(text: str) -> list[tuple[int, int]]:
+    """Spans of ``text`` where a phone number could be: each run of seven or more close digits that is not
+    only a date, widened by 24 characters each way to a word boundary (a "+", "(", "tel." or "ext. 12" stays in
+    view), merged where they touch. libphonenumber's matcher then reads these spans instead of the whole text."""
+    out: list[tuple[int, int]] = []
+    n = len(text)
+    for m in _PHONE_RUN.finditer(text):
+        run = m.group(0)
+        if _DATE.fullmatch(run) or all(_DATE.fullmatch(part) for part in run.split() if part) and " " in run:
+            continue
+        a = max(0, m.start() - 24)
+        while a > 0 and not text[a - 1].isspace() and m.start() - a < 40:
+            a -= 1
+        b = min(n, m.end() + 24)
+        while b < n and not text[b].isspace() and b - m.end() < 40:
+            b += 1
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
 
 
 def _norm(value: str) -> str:
