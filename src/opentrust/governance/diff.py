@@ -68,7 +68,7 @@ def load_side(spec: str, db: Any = None, api_key_env: str | None = None) -> tupl
         if not runs:
             raise UserError(f"no finished audit of {spec} in {store.path}",
                             f"run `opentrust audit {spec}` first, or pass report.json files")
-        return f"{spec} (audit {runs[0]['id']})", store.run_result(runs[0]["id"])
+        return f"{spec}, latest audit", store.run_result(runs[0]["id"])
 
 
 def diff_reports(old: tuple[str, Any], new: tuple[str, Any], *, timings: bool = False,
