@@ -30,14 +30,18 @@ SENSITIVE = {"CREDIT_CARD", "IBAN", "US_SSN", "UK_NINO"}  # high severity: finan
 SEP = "\n\x00\n"  # between packed fields: no personal-data or secret pattern matches across it
 CHUNK_CHARS = 45_000  # below find_pii's and find_secrets' own caps
 PII_CHUNK = 49_000
-# Where personal data could start, found with C-speed literal searches on a one-byte-per-character mask of the
-# text (digits -> "0", capitals -> "A", "@" and ":" kept, everything else "."), not with a regex that tries every
-# position: "@" (e-mail), "00" (any number of two digits or more: phones, cards, SSNs, IBANs, IPv4), "::" and
-# "0:0" (IPv6), "AA0"/"AA 0" (IBAN and UK NINO prefixes).
+# Where personal data could be, found with C-speed literal searches on a one-byte-per-character mask of the text
+# (digits -> "0", capitals -> "A", "@", ":" and " " kept, everything else "."), not with a regex that tries every
+# position: "@" (e-mail), "::" and "0:0" (IPv6), "AA0"/"AA 0" (IBAN and UK NINO prefixes), and for numbers three
+# digits in a row or two pairs ("000", "00 00", "00.00"), kept only when a run of seven or more close digits that
+# is not a date, or a dotted quad, is really there (so years, prices and order numbers cost one small regex).
 _MASK = bytes(
     ord("0") if chr(i).isdigit() and i < 128 else ord("A") if 65 <= i <= 90 else i if i in (64, 58, 32) else 46
     for i in range(256))
-_LITERALS = (b"@", b"00", b"::", b"0:0", b"AA0", b"AA 0")
+_LITERALS = (b"@", b"::", b"0:0", b"AA0", b"AA 0")
+_NUMBER_LITERALS = (b"000", b"00 00", b"00.00")
+_SEVEN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6,}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
+_DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")
 _PAD = 120  # characters of context either side of a candidate
 _QUIET = re.compile(r"\s(?=\D{0,3}(?:\s|$))|\n")  # a gap with no digit close after it: a safe window edge
 
@@ -172,17 +176,35 @@ def _candidates(text: str) -> list[int]:
         while i >= 0:
             found.append(i)
             i = mask.find(lit, i + 24)  # one candidate per 24 characters is enough: windows are wider
+    checked_to = -1
+    for lit in _NUMBER_LITERALS:
+        i = mask.find(lit)
+        while i >= 0:
+            if i > checked_to:
+                lo, hi = max(0, i - 24), i + 30
+                for m in _SEVEN.finditer(text, lo, hi):
+                    if not _DATE.fullmatch(m.group(0)):
+                        found.append(m.start())
+                        break
+                checked_to = hi - 8
+            i = mask.find(lit, i + 8)
     found.sort()
     return found
 
 
 def _dedupe(found: list[tuple[str, str, int, int, str]]) -> list[tuple[str, str, int, int, str]]:
-    """Overlapping items: a secret wins over personal data inside it (a token is not a phone number)."""
-    found.sort(key=lambda f: (f[2], 0 if f[0] == "secret" else 1))
+    """Overlapping items keep one: a secret wins over personal data inside it (a token is not a phone number),
+    and of two personal data items the longer (a card-like run inside an IBAN is the IBAN)."""
+    found.sort(key=lambda f: (f[2], 0 if f[0] == "secret" else 1, -(f[3] - f[2])))
     out: list[tuple[str, str, int, int, str]] = []
     for f in found:
-        if out and f[2] < out[-1][3] and (f[0] == "pii" and out[-1][0] == "secret" or f[1:] == out[-1][1:]):
-            continue
+        if out and f[2] < out[-1][3]:
+            last = out[-1]
+            if f[0] == "pii" and (last[0] == "secret" or f[3] - f[2] <= last[3] - last[2]):
+                continue
+            if f[0] == "pii" and last[0] == "pii":
+                out[-1] = f
+                continue
         out.append(f)
     return out
 
