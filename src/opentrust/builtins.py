@@ -29,6 +29,7 @@ def register_commands(app: Any) -> None:
 @hookimpl
 def register_checks(register: Callable[[Any], None]) -> None:
     from opentrust.checks.behaviour import BehaviourCheck
+    from opentrust.checks.data import DataCheck
     from opentrust.checks.fairness import FairnessCheck
     from opentrust.checks.model_facts import ModelFactsCheck
     from opentrust.checks.openness import OpennessCheck
@@ -36,8 +37,8 @@ def register_checks(register: Callable[[Any], None]) -> None:
     from opentrust.checks.scan import ScanCheck
     from opentrust.checks.smoke import SmokeCheck
 
-    for check in (ModelFactsCheck(), ScanCheck(), OpennessCheck(), SmokeCheck(), BehaviourCheck(), FairnessCheck(),
-                  RedTeamCheck()):
+    for check in (ModelFactsCheck(), ScanCheck(), OpennessCheck(), DataCheck(), SmokeCheck(), BehaviourCheck(),
+                  FairnessCheck(), RedTeamCheck()):
         register(check)
 
 
