@@ -119,3 +119,36 @@ def test_kill_9_under_load_loses_nothing(tmp_path: Path) -> None:
         upstream.wait()
     print(f"\nkill -9 x{KILLS}: {acked_total} acknowledged requests, {lost_total} lost; log intact "
           f"({verify(log)['records']} records)")
+
+
+@pytest.mark.slow
+def test_two_workers_share_one_chain(tmp_path: Path) -> None:
+    up_port, gw_port = free_port(), free_port()
+    log = tmp_path / "guard.db"
+    upstream = subprocess.Popen([sys.executable, "-m", "opentrust.guard.fixed_upstream", "--port", str(up_port),
+                                 "--delay-ms", "5"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    gw = subprocess.Popen([sys.executable, "-m", "opentrust", "guard", "serve", "--upstream",
+                           f"openai:http://127.0.0.1:{up_port}/v1#fixed", "--port", str(gw_port), "--log", str(log),
+                           "--workers", "2"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_ready(f"http://127.0.0.1:{up_port}/v1/models", upstream)
+        wait_ready(f"http://127.0.0.1:{gw_port}/healthz", gw)
+
+        async def burst() -> list[int]:
+            async with httpx.AsyncClient(timeout=30) as client:
+                rs = await asyncio.gather(*(client.post(f"http://127.0.0.1:{gw_port}/v1/chat/completions",
+                                                        json=BODIES[i % 2]) for i in range(60)))
+            return [r.status_code for r in rs]
+
+        assert asyncio.run(burst()) == [200] * 60
+    finally:
+        gw.send_signal(signal.SIGTERM)
+        try:
+            gw.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            gw.kill()
+            gw.wait()
+        upstream.kill()
+        upstream.wait()
+    result = verify(log)
+    assert result["intact"] and result["records"] == 120, result

@@ -36,6 +36,8 @@ def serve(
     log: Annotated[Optional[Path], typer.Option("--log", help=LOG_HELP)] = None,
     api_key_env: Annotated[Optional[str], typer.Option("--api-key-env", help="Environment variable holding the "
                                                        "upstream's API key (never the clients' keys).")] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Gateway processes sharing the port and "
+                                         "the log (one per core; metrics and rate limits are per process).")] = 1,
 ) -> None:
     """Serve /v1/chat/completions (also stream: true), /v1/completions, /v1/models, /metrics and /healthz.
 
@@ -45,16 +47,16 @@ def serve(
 
     from opentrust.errors import UserError
     from opentrust.guard.checks import Guard
-    from opentrust.guard.log import GuardLog, default_log_path
+    from opentrust.guard.log import default_log_path
     from opentrust.guard.policy import load_policy
-    from opentrust.guard.server import Gateway, Upstream
+    from opentrust.guard.server import Upstream, run_gateway
     from opentrust.target import resolve_target
 
     if not upstream:
         raise UserError("no upstream given", "pass --upstream smollm2 or --upstream openai:<url>#<model>")
     pol = load_policy(policy)
     target = resolve_target(upstream, api_key_env=api_key_env)
-    guard = Guard(pol)  # loads the detectors' models before the first request
+    guard = Guard(pol) if workers == 1 else None  # loads the detectors' models before the first request
     log_path = log or default_log_path()
     err = typer.echo
     with contextlib.ExitStack() as stack:
@@ -73,19 +75,15 @@ def serve(
             model, key = target.name, None
         else:
             raise UserError(f"{upstream} cannot be served", "pass smollm2, a .gguf file or openai:<url>#<model>")
-        audit = GuardLog(log_path, pol.log.sync)
-        stack.callback(audit.close)
-        gateway = Gateway(pol, Upstream(base, model, key, pol.upstream.timeout_s, pol.upstream.retries), audit, guard)
         if host not in ("127.0.0.1", "localhost", "::1") and not pol.clients.api_key_sha256:
             err(f"guard: warning: listening on {host} without client keys (clients.api_key_sha256 in the policy)",
                 err=True)
         err(f"guard: http://{host}:{port}/v1 -> {base} ({model}); policy: {policy or 'default'}; log: {log_path}",
             err=True)
-        import uvicorn
-
-        config = uvicorn.Config(gateway.app, host=host, port=port, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=5)
-        uvicorn.Server(config).run()
+        if workers > 1 and target.kind != "endpoint":
+            raise UserError("--workers applies to openai: upstreams", "run one worker in front of a local model")
+        run_gateway(policy, Upstream(base, model, key, pol.upstream.timeout_s, pol.upstream.retries), log_path, host,
+                    port, workers, None if workers > 1 else guard, api_key_env)
 
 
 @guard_app.command(name="check")

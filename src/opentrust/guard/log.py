@@ -11,7 +11,8 @@ head it announced has lost records.
 
 Durability: ``append`` returns only after the transaction holding the record has committed. A single writer
 thread commits whatever records are waiting in one transaction (group commit), so many concurrent requests
-cost one commit. In WAL mode a committed transaction survives a killed process (``kill -9``) with
+cost one commit. Several gateway processes may share one log: each transaction reads the newest record under
+SQLite's write lock and chains to it. In WAL mode a committed transaction survives a killed process (``kill -9``) with
 ``synchronous=NORMAL``; ``log.sync: full`` also survives a power cut (an fsync per commit). A record is one
 row in one transaction: there is never half a record.
 
@@ -113,7 +114,7 @@ class GuardLog:
         self.db = connect(self.path, sync)
         self.sync = sync
         row = self.db.execute("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").fetchone()
-        genesis = self.db.execute("SELECT value FROM meta WHERE key='genesis'").fetchone()[0]
+        self.genesis = genesis = self.db.execute("SELECT value FROM meta WHERE key='genesis'").fetchone()[0]
         self.seq, self.last_hash = (row[0], row[1]) if row else (0, genesis)
         head = read_head(self.head_path)
         if head is not None and head[0] > self.seq:
@@ -173,7 +174,26 @@ class GuardLog:
                     loop.call_soon_threadsafe(_settle, done, result)
 
     def _commit(self, groups: list[list[dict[str, Any]]]) -> list[list[int]]:
-        seq, last = self.seq, self.last_hash
+        self.db.execute("BEGIN IMMEDIATE")  # the write lock: other gateway processes on this log wait here
+        try:
+            rows, out, seq, last = self._rows(groups)
+            self.db.executemany(f"INSERT INTO decisions (seq, {', '.join(FIELDS)}, prev_hash, hash) "
+                                f"VALUES ({', '.join('?' * (len(FIELDS) + 3))})", rows)
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.seq, self.last_hash = seq, last
+        self.commits += 1
+        with open(self.head_path, "a", encoding="utf-8") as f:  # after the commit: a head never runs ahead
+            f.write(f"{seq} {last}\n")
+        return out
+
+    def _rows(self, groups: list[list[dict[str, Any]]]) -> tuple[list[tuple[Any, ...]], list[list[int]], int, str]:
+        """The rows to insert, chained to the newest committed record (read under the write lock, so several
+        gateway processes — ``guard serve --workers N`` — extend one chain)."""
+        row = self.db.execute("SELECT seq, hash FROM decisions ORDER BY seq DESC LIMIT 1").fetchone()
+        seq, last = (row[0], row[1]) if row else (0, self.genesis)
         rows, out = [], []
         for records in groups:
             seqs = []
@@ -187,19 +207,7 @@ class GuardLog:
                 last = h
                 seqs.append(seq)
             out.append(seqs)
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self.db.executemany(f"INSERT INTO decisions (seq, {', '.join(FIELDS)}, prev_hash, hash) "
-                                f"VALUES ({', '.join('?' * (len(FIELDS) + 3))})", rows)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.seq, self.last_hash = seq, last
-        self.commits += 1
-        with open(self.head_path, "a", encoding="utf-8") as f:  # after the commit: a head never runs ahead
-            f.write(f"{seq} {last}\n")
-        return out
+        return rows, out, seq, last
 
     def close(self) -> None:
         self._queue.put(None)

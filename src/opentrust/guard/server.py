@@ -631,3 +631,67 @@ def _headers_in(resp: httpx.Response, json_body: bool = False) -> dict[str, str]
 
 def _passthrough(resp: httpx.Response) -> Response:
     return Response(resp.content, status_code=resp.status_code, headers=_headers_in(resp))
+
+
+ENV_CONFIG = "OPENTRUST_GUARD_SERVE"
+
+
+def run_gateway(policy_path: Any, upstream: Upstream, log_path: Any, host: str = "127.0.0.1", port: int = 8787,
+                workers: int = 1, guard: Guard | None = None, api_key_env: str | None = None) -> None:
+    """Serve until interrupted (``guard serve`` and the load benchmark start the gateway here). ``workers`` > 1:
+    that many processes share the port and the audit log (each has its own metrics and rate-limit buckets)."""
+    import os
+
+    import uvicorn
+
+    from opentrust.guard.policy import load_policy
+
+    policy = load_policy(policy_path)
+    common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False,
+                              "timeout_graceful_shutdown": 5}
+    if workers > 1:
+        GuardLog(log_path, policy.log.sync).close()  # a bad path or a damaged log fails here, once
+        os.environ[ENV_CONFIG] = json.dumps({
+            "policy": str(policy_path) if policy_path else None, "upstream": upstream.base_url,
+            "model": upstream.model, "api_key_env": api_key_env, "log": str(log_path)})
+        uvicorn.run("opentrust.guard.server:app_from_env", factory=True, workers=workers, **common)
+        return
+    audit = GuardLog(log_path, policy.log.sync)
+    try:
+        gateway = Gateway(policy, upstream, audit, guard)
+        uvicorn.Server(uvicorn.Config(gateway.app, **common)).run()
+    finally:
+        audit.close()
+
+
+def app_from_env() -> Starlette:
+    """The gateway of one worker process (``guard serve --workers N``), configured by the parent's environment."""
+    import os
+    from pathlib import Path
+
+    from opentrust.guard.policy import load_policy
+
+    cfg = json.loads(os.environ[ENV_CONFIG])
+    policy = load_policy(Path(cfg["policy"]) if cfg.get("policy") else None)
+    key = os.environ.get(cfg["api_key_env"]) if cfg.get("api_key_env") else None
+    upstream = Upstream(cfg["upstream"], cfg.get("model"), key, policy.upstream.timeout_s, policy.upstream.retries)
+    return Gateway(policy, upstream, GuardLog(Path(cfg["log"]), policy.log.sync)).app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m opentrust.guard.server UPSTREAM_URL MODEL PORT LOG [WORKERS [POLICY]]``: the gateway without the
+    CLI's imports (the load benchmark starts it so on a bare machine)."""
+    import sys
+    from pathlib import Path
+
+    from opentrust.guard.policy import load_policy
+
+    args = sys.argv[1:] if argv is None else argv
+    policy_path = Path(args[5]) if len(args) > 5 else None
+    policy = load_policy(policy_path)
+    run_gateway(policy_path, Upstream(args[0], args[1], None, policy.upstream.timeout_s, policy.upstream.retries),
+                Path(args[3]), port=int(args[2]), workers=int(args[4]) if len(args) > 4 else 1)
+
+
+if __name__ == "__main__":
+    main()
