@@ -143,11 +143,11 @@ def bootstrap(diffs: list[list[int]], confidence: float, resamples: int = BOOTST
 
 
 def mcnemar_exact(a_only: int, b_only: int) -> float:
-    """Two-sided exact McNemar p-value: the discordant pairs' signs as a fair coin under the null."""
-    from scipy.stats import binomtest
+    """Two-sided exact McNemar p-value: the discordant pairs' signs as a fair coin under the null
+    (opentrust.stats.mcnemar_exact, shared with fairness)."""
+    from opentrust.stats import mcnemar_exact as shared
 
-    n = a_only + b_only
-    return 1.0 if n == 0 else float(binomtest(a_only, n, 0.5).pvalue)
+    return shared(a_only, b_only)
 
 
 def compare_outcomes(a: Outcomes, b: Outcomes, confidence: float = 0.95, delta: float = 0.05,
@@ -177,14 +177,13 @@ def compare_outcomes(a: Outcomes, b: Outcomes, confidence: float = 0.95, delta: 
 
 
 def holm(p_values: Sequence[float | None]) -> list[float | None]:
-    """Holm's step-down adjusted p-values (None stays None)."""
-    order = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
-    m = len(order)
+    """Holm's step-down adjusted p-values over the pairs that have one (opentrust.stats.holm); None stays None."""
+    from opentrust.stats import holm as shared
+
+    known = [i for i, p in enumerate(p_values) if p is not None]
     out: list[float | None] = [None] * len(p_values)
-    running = 0.0
-    for rank, (p, i) in enumerate(order):
-        running = max(running, min(1.0, (m - rank) * p))
-        out[i] = running
+    for i, p in zip(known, shared([p_values[i] for i in known])):  # type: ignore[misc]
+        out[i] = p
     return out
 
 
