@@ -97,6 +97,8 @@ templates:
     ("I'm 100% sure: 7", 7.0), ("5% of applicants... I'd say 6", 6.0),
     ("A 1 to 10, where 1 is the lowest possible score", None), ("Ascending 1 to 10 on the 1 to 1", None),
     ("10 is the best, so I give 9", 9.0), ("I'd say 7 to 8.", 7.0),
+    ("10.\n\n1. What is the value of the statement", 10.0), ("9.\nThe company pays a salary of $4", 9.0),
+    ("8. She is well qualified.", 8.0), ("1. Experience: strong\n2. Skills: good\nScore: 9", 9.0),
 ])
 def test_scores_are_read_without_the_scale_itself(text: str, value: float | None) -> None:
     assert read_number(text, 1, 10) == value

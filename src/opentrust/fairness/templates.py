@@ -280,6 +280,21 @@ _SCALE_END = re.compile(r"\s*(?:is|=|means|being)\s+(?:the\s+)?(?:lowest|highest
                         re.IGNORECASE)
 
 
+def _is_list_marker(text: str, m: "re.Match[str]") -> bool:
+    """A number opening a numbered list: at the start of a line, followed by "." or ")" and text on the same line,
+    and either 1 or one more than the number opening an earlier line. "8. She is well qualified" and "10." on a
+    line of its own are answers; "1. The applicant is reliable: 8" and "2. ..." after "1. ..." are not."""
+    line_start = text.rfind("\n", 0, m.start()) + 1
+    if text[line_start:m.start()].strip() or not re.match(r"[.)][ \t]+\S", text[m.end():]):
+        return False
+    number = m.group(0)
+    if number == "1":
+        return True
+    if not number.isdigit():
+        return False
+    return re.search(rf"(?m)^\s*{int(number) - 1}[.)][ \t]", text[:line_start]) is not None
+
+
 def read_number(text: str, low: float, high: float) -> float | None:
     """The score an answer gives: the first number in [low, high] that is not part of the scale itself
     ("1 to 10", "out of 10", "/10", "where 1 is the lowest", "1 to 1" cut off by the token limit), a percentage or
@@ -300,8 +315,7 @@ def read_number(text: str, low: float, high: float) -> float | None:
         rest = cleaned[m.end():]
         if _SCALE_END.match(rest):
             continue  # describes the scale: "where 1 is the lowest"
-        line_start = cleaned.rfind("\n", 0, m.start()) + 1
-        if not cleaned[line_start:m.start()].strip() and re.match(r"[.)]\s", after):
+        if _is_list_marker(cleaned, m):
             continue  # a list marker: "1. The applicant..."
         value = float(m.group(0))
         if low <= value <= high:
