@@ -139,3 +139,12 @@ def test_phone_numbers_are_read_only_around_long_digit_runs() -> None:
     text = "x" * 100 + " call 020 7946 0321 today " + "y" * 100
     (a, b), = _phone_slices(text)
     assert text[a:b].strip().startswith("call") or "020 7946 0321" in text[a:b]
+
+
+def test_pattern_only_entities_urls_addresses_names() -> None:
+    text = "Dr. Jane Goodall lives at 221B Baker Street; see https://example.org/profile?id=7."
+    hits = _scan([(0, "bio", text)])
+    assert [(h.label, h.value) for h in hits] == [("PERSON", "Jane Goodall"), ("STREET_ADDRESS", "221B Baker Street"),
+                                                   ("URL", "https://example.org/profile?id=7")]
+    assert redact(text, hits) == "Dr. [PERSON] lives at [ADDRESS]; see [URL]."
+    assert _scan([(0, "t", "the street was empty; take the high road home")]) == []

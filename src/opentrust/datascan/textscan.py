@@ -8,6 +8,10 @@ data could be. Only a window around each candidate, widened to a quiet edge so n
 through ``find_pii`` (phone numbers by ``phonenumbers``, Luhn, mod-97…): text with nothing that looks like
 personal data costs one regex pass. Secrets run on the whole chunk with the detectors' own keyword prefilters.
 
+URLs, street addresses and person names (after an honorific or a "name:" label) come from the detectors'
+pattern-only recognisers (``find_patterns``), run on the whole chunk behind their own keyword checks; they are
+not validated and their precision and recall are not measured yet.
+
 Offsets: ``start``/``end`` are character offsets within the field's text.
 """
 
@@ -18,7 +22,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from opentrust.detectors.pii import PLACEHOLDERS, find_pii
+from opentrust.detectors.pii import PATTERN_PLACEHOLDERS, PLACEHOLDERS, find_patterns, find_pii
 from opentrust.detectors.secrets import find_secrets
 
 #: the entity name in data-scan output of each ``find_pii`` kind
@@ -119,6 +123,8 @@ class TextScanner:
             for a, b in _windows(text):
                 for m in find_pii(text[a:b], self.regions):
                     found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), a + m.start, a + m.end, m.value))
+            for m in find_patterns(text):  # URLs, street addresses, names after an honorific (pattern only)
+                found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), m.start, m.end, m.value))
         if self.secrets:
             for s in find_secrets(text):
                 found.append(("secret", s.kind, s.start, s.end, s.value))
@@ -229,7 +235,7 @@ def _excerpt(text: str, seg: _Segment, a: int, b: int, found: list[tuple[str, st
     return ("…" if lo > seg.start else "") + body + ("…" if hi < seg.end else "")
 
 
-_PH = {ENTITIES[k]: v for k, v in PLACEHOLDERS.items() if k in ENTITIES}
+_PH = {ENTITIES[k]: v for k, v in {**PLACEHOLDERS, **PATTERN_PLACEHOLDERS}.items() if k in ENTITIES}
 
 
 def placeholder(category: str, label: str) -> str:

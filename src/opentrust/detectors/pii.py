@@ -238,3 +238,40 @@ class PIIDetector(Detector):
         sample = ", ".join(f"{m.kind} {m.masked()}" for m in leaked[:3])
         score = 0.99 if any(k in ("credit_card", "iban", "ssn", "uk_nino", "email") for k in kinds) else 0.9
         return Detection("pii", score, f"{len(leaked)} personal data item(s): {sample}")
+
+
+# --- pattern-only recognisers (opt-in: not in KINDS, so the guard's defaults do not change) ------------------
+#: kinds ``find_patterns`` reports, with their placeholders. Found by pattern alone (no checksum, no numbering
+#: plan): URLs; street addresses in the English "number name suffix" form; person names after an honorific or a
+#: "name:" label. Precision is lower than the validated kinds' and recall is partial by design.
+PATTERN_PLACEHOLDERS = {"url": "[URL]", "street_address": "[ADDRESS]", "person": "[PERSON]"}
+PATTERN_KINDS = tuple(PATTERN_PLACEHOLDERS)
+_URL = re.compile(r"(?:https?://|www\.)[^\s<>\"'`()\[\]{}|\\^]{2,2000}", re.I)
+_STREET_WORDS = ("street", "st.", "avenue", "ave", "road", "rd.", "boulevard", "blvd", "lane", "drive", "court",
+                 "place", "terrace", "close", "square", "way")
+_STREET = re.compile(
+    r"(?<![\w-])\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][a-z'’.-]+\s+){1,3}"
+    r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Dr\.?|Court|Ct\.?|Place|Pl\.?"
+    r"|Terrace|Close|Square|Sq\.?|Way)(?![\w])")
+_HONORIFIC = re.compile(r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?P<name>[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){0,2})")
+_NAME_LABEL = re.compile(r"(?i:\bname)\s*[:=]\s*[\"']?(?P<name>[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){1,2})")
+
+
+def find_patterns(text: str, kinds: Iterable[str] = PATTERN_KINDS) -> list[PIIMatch]:
+    """URLs, street addresses and person names in ``text`` (each only when asked for in ``kinds``), in order."""
+    text = text[:_MAX_CHARS]
+    want = set(kinds)
+    found: list[PIIMatch] = []
+    lower = text.lower()
+    if "url" in want and ("://" in text or "www." in lower):
+        for m in _URL.finditer(text):
+            value = m.group(0).rstrip(".,;:!?")
+            found.append(PIIMatch("url", value, m.start()))
+    if "street_address" in want and any(w in lower for w in _STREET_WORDS):
+        for m in _STREET.finditer(text):
+            found.append(PIIMatch("street_address", m.group(0), m.start()))
+    if "person" in want:
+        for pattern in (_HONORIFIC, _NAME_LABEL):
+            for m in pattern.finditer(text):
+                found.append(PIIMatch("person", m.group("name"), m.start("name")))
+    return sorted(found, key=lambda p: p.start)
