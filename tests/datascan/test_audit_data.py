@@ -45,3 +45,12 @@ def test_audit_skips_the_check_without_data(tmp_path: Path) -> None:
     report = json.loads((tmp_path / "r" / "model" / "report.json").read_text())
     (section,) = [s for s in report["sections"] if s["check"] == "data"]
     assert proc.returncode == 0 and section["status"] == "skipped"
+
+
+def test_openness_says_how_complete_the_data_card_is(tmp_path: Path) -> None:
+    folder = _model_folder(tmp_path / "model", with_data=True)
+    proc = run_cli("openness", str(folder), "--format", "json")
+    assert proc.returncode in (0, 1), proc.stderr
+    comp = next(c for c in json.loads(proc.stdout)["mof"]["components"] if c["id"] == 14)
+    (detail,) = [e["detail"] for e in comp["evidence"] if e["detail"].startswith("data card")]
+    assert "3 of 18 fields" in detail and "missing url" in detail and comp["confidence"] == "medium"

@@ -461,10 +461,20 @@ def _model_index(index: Any) -> list[dict[str, Any]]:
 
 
 def _data_card(ev: Evidence, p: Path, rel: str) -> None:
+    from opentrust.openness.datacard import assess_parsed
+
     text = _read(p)
-    meta, _, _ = front_matter(text)
+    meta, body, first = front_matter(text)
     own = meta.get("license") if isinstance(meta.get("license"), str) else None
-    ev.add(Clue(14, f"data card {rel}", "high", path=rel, license=lic.normalise(own) if own else None))
+    title = re.search(r"^#\s+(.+)$", body, re.M)
+    card = assess_parsed(meta, sections(body, first), title.group(1).strip() if title else "", rel, {}, None)
+    # how complete the card is (the fields Croissant, the Hugging Face card and Datasheets ask for): a card with
+    # fewer than half of them is still a data card, with medium confidence that it documents the data
+    missing = ", ".join(card["missing"][:6]) + ("…" if len(card["missing"]) > 6 else "")
+    ev.add(Clue(14, f"data card {rel} ({card['present']} of {card['required']} fields"
+                    + (f"; missing {missing})" if missing else ")"),
+                "high" if card["completeness"] >= 0.5 else "medium", path=rel,
+                license=lic.normalise(own) if own else None))
 
 
 def _config_file(ev: Evidence, p: Path, rel: str) -> None:
