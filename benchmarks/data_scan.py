@@ -17,7 +17,7 @@ or kind at the right row, field and offsets. Passes:
   * full — plus exact/near duplicates and contamination against the built-in suites and probes.
 
 Peers on the same text (a --peers-mb slice of the corpus as plain text):
-  * detect-secrets 1.5 (its default plugins, ``scan_file``), if installed (``pip install detect-secrets``);
+  * detect-secrets 1.5 (its default plugins, ``scan_file``), if installed (the ``bench-data`` extra);
   * Presidio's default AnalyzerEngine, if it and its spaCy model import: its default needs ``en_core_web_lg``,
     which is not on PyPI, so offline it normally does not run — the script says so;
   * datasketch MinHash (128 permutations, its default) against our batched MinHash, on the same rows, if
@@ -231,11 +231,16 @@ print(json.dumps({"wall": wall, "cpu": cpu, "rss_mb": resource.getrusage(resourc
 """
 
 
-def run_pass(folder: Path, mode: str) -> dict:
-    proc = subprocess.run([sys.executable, "-c", _CHILD, str(folder), mode], capture_output=True, text=True)
+def _child(code: str, *args: str) -> dict:
+    """Run ``code`` in a fresh interpreter (its own CPU time and peak RSS); it prints one JSON object."""
+    proc = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True)
     if proc.returncode != 0:
-        raise SystemExit(f"{mode} pass failed: {proc.stderr[-2000:]}")
+        raise SystemExit(f"benchmark child failed: {proc.stderr[-2000:]}")
     return json.loads(proc.stdout)
+
+
+def run_pass(folder: Path, mode: str) -> dict:
+    return _child(_CHILD, str(folder), mode)
 
 
 def recall(truth: list, hits: list) -> dict:
@@ -273,8 +278,7 @@ def peers(folder: Path, peers_mb: float, truth: list) -> dict:  # noqa: C901
              "for i, l in enumerate(lines): hits += sc.add(i, 'text', l)\n"
              "hits += sc.flush()\nprint(json.dumps({'cpu': time.process_time() - t, "
              "'hits': [[h.row, h.start, h.end, h.label] for h in hits]}))")
-    r = json.loads(subprocess.run([sys.executable, "-c", child, str(plain)], capture_output=True, text=True,
-                                  check=True).stdout)
+    r = _child(child, str(plain))
     got = {(h[0], h[1], h[2]): h[3] for h in r["hits"]}
     ours_sec = sum(got.get((t[1], t[3], t[4])) == t[5] for t in planted_secrets)
     ours_pii = sum(got.get((t[1], t[3], t[4])) == t[5] for t in planted_pii)
@@ -290,8 +294,7 @@ def peers(folder: Path, peers_mb: float, truth: list) -> dict:  # noqa: C901
                  "with default_settings(): s.scan_file(sys.argv[1])\n"
                  "lines = sorted({x.line_number for _, x in s})\n"
                  "print(json.dumps({'cpu': time.process_time() - t, 'lines': lines}))")
-        r = json.loads(subprocess.run([sys.executable, "-c", child, str(plain)], capture_output=True, text=True,
-                                      check=True).stdout)
+        r = _child(child, str(plain))
         lines = set(r["lines"])  # 1-based line numbers = row + 1
         hit = sum((t[1] + 1) in lines for t in planted_secrets)
         planted_lines = {t[1] + 1 for t in planted_secrets}
