@@ -148,3 +148,17 @@ def test_pattern_only_entities_urls_addresses_names() -> None:
                                                    ("URL", "https://example.org/profile?id=7")]
     assert redact(text, hits) == "Dr. [PERSON] lives at [ADDRESS]; see [URL]."
     assert _scan([(0, "t", "the street was empty; take the high road home")]) == []
+
+
+def test_the_duplicate_index_is_flat_and_grows_to_its_bound() -> None:
+    import random
+
+    from opentrust.datascan.duplicates import IntTable
+
+    rng = random.Random(3)
+    table, ref = IntTable(1 << 12, slots=16), {}
+    for _ in range(2000):
+        k, v = rng.getrandbits(64), rng.getrandbits(40)
+        assert table.setdefault(k, v) == ref.setdefault(k, v)
+    assert table.size == len(ref) and all(table.get(k) == v for k, v in ref.items())
+    assert table.mask + 1 == 1 << 12 and table.get(7) is None  # grew from 16 slots, never past the bound

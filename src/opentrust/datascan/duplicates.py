@@ -9,8 +9,10 @@ above ~0.8 meet in a bucket. A candidate pair is reported when its estimated Jac
 values) is at least ``THRESHOLD``. Signatures are computed for a whole batch of rows with numpy (the
 benchmark compares this with ``datasketch``, which does one row at a time, on the same rows).
 
-Memory is bounded: the first ``MAX_EXACT`` rows' hashes and the first ``MAX_NEAR`` rows' signatures are
-indexed; later rows are still checked against them, and the result says how many were indexed.
+Memory is bounded whatever the input size: the first ``MAX_EXACT`` (2.9 million) rows' hashes and the first
+``MAX_NEAR`` (157,000) rows' signatures are indexed, in flat arrays (at most 64 MB for the hashes, 64 MB for the
+LSH buckets, 80 MB for the signatures); later rows are still checked against them, and the result says how many
+were indexed.
 """
 
 from __future__ import annotations
@@ -28,11 +30,70 @@ ROWS = 4  # BANDS * ROWS == NUM_PERM; pairs of Jaccard s meet with probability 1
 SHINGLE = 5
 MIN_TOKENS = 8
 THRESHOLD = 0.8
-MAX_EXACT = 2_000_000
-MAX_NEAR = 200_000
+EXACT_SLOTS = 1 << 22  # open-addressing table: 4M slots x 16 bytes = 64 MB, filled to 70% at most
+BUCKET_SLOTS = 1 << 22  # LSH buckets of every band in one table of the same size
+MAX_EXACT = int(EXACT_SLOTS * 0.7)
+MAX_NEAR = int(BUCKET_SLOTS * 0.6) // BANDS  # rows whose signatures are kept (64 values x 8 bytes each)
 MAX_EXAMPLES = 10
 BATCH = 1024
 _WS = re.compile(r"\s+")
+
+
+class IntTable:
+    """A hash table from 64-bit keys to 64-bit values in two flat arrays (linear probing): 16 bytes a slot, where a
+    dict of ints costs about 100. It starts small and doubles up to ``max_slots``; callers stop inserting at 70%."""
+
+    def __init__(self, max_slots: int, slots: int = 1 << 14):
+        self.max_slots = max_slots
+        self.size = 0
+        self._alloc(min(slots, max_slots))
+
+    def _alloc(self, slots: int) -> None:
+        from array import array
+
+        self.mask = slots - 1
+        self.keys = array("Q", bytes(8 * slots))
+        self.values = array("Q", bytes(8 * slots))
+
+    def get(self, key: int) -> int | None:
+        key = key or 1
+        keys, i = self.keys, key & self.mask
+        while True:
+            k = keys[i]
+            if k == key:
+                return self.values[i]
+            if k == 0:
+                return None
+            i = (i + 1) & self.mask
+
+    def setdefault(self, key: int, value: int) -> int:
+        """The value stored under ``key``, storing ``value`` first when there is none."""
+        key = key or 1
+        keys, i = self.keys, key & self.mask
+        while True:
+            k = keys[i]
+            if k == key:
+                return self.values[i]
+            if k == 0:
+                keys[i] = key
+                self.values[i] = value
+                self.size += 1
+                if self.size > 0.7 * (self.mask + 1) and self.mask + 1 < self.max_slots:
+                    self._grow()
+                return value
+            i = (i + 1) & self.mask
+
+    def _grow(self) -> None:
+        old_keys, old_values = self.keys, self.values
+        self._alloc(2 * (self.mask + 1))
+        keys, values, mask = self.keys, self.values, self.mask
+        for k, v in zip(old_keys, old_values):
+            if k:
+                i = k & mask
+                while keys[i]:
+                    i = (i + 1) & mask
+                keys[i] = k
+                values[i] = v
 
 
 @dataclass
@@ -58,7 +119,7 @@ class Deduplicator:
         import numpy as np
 
         self.stats = DuplicateStats()
-        self._exact: dict[int, int] = {}
+        self._exact = IntTable(EXACT_SLOTS)
         self._locs: list[tuple[int, int]] = []  # near index -> (file, row)
         self._near = near
         rng = np.random.default_rng(seed)
@@ -66,7 +127,7 @@ class Deduplicator:
         self._b = rng.integers(0, 1 << 63, size=NUM_PERM, dtype=np.uint64)
         self._sigs = np.zeros((0, NUM_PERM), dtype=np.uint64)
         self._sig_rows = 0
-        self._buckets: list[dict[int, int]] = [{} for _ in range(BANDS)]
+        self._buckets = IntTable(BUCKET_SLOTS)  # key: hash of (band, the band's values); value: index row + 1
         self._pending: list[tuple[int, int, list[int]]] = []
 
     # -- rows --------------------------------------------------------------------------------------------
@@ -86,8 +147,8 @@ class Deduplicator:
             if len(st.exact_examples) < MAX_EXAMPLES:
                 st.exact_examples.append((Location(first >> 40, first & ((1 << 40) - 1)), Location(file, row)))
             return  # an exact duplicate is not counted again as near
-        if len(self._exact) < MAX_EXACT:
-            self._exact[key] = packed
+        if self._exact.size < MAX_EXACT:
+            self._exact.setdefault(key, packed)
             st.exact_indexed += 1
         if self._near:
             toks = token_hashes if token_hashes is not None else ngrams.token_hashes(ngrams.TOKEN.findall(lower))
@@ -108,11 +169,13 @@ class Deduplicator:
             st.near_checked += 1
             best: tuple[int, float] | None = None
             seen: set[int] = set()
-            keys = [hash(sig[i * ROWS:(i + 1) * ROWS].tobytes()) for i in range(BANDS)]
-            for band, key in enumerate(keys):
-                other = self._buckets[band].get(key)
-                if other is None or other in seen:
+            keys = [int.from_bytes(hashlib.blake2b(sig[i * ROWS:(i + 1) * ROWS].tobytes(), digest_size=8,
+                                                   person=bytes([i])).digest(), "little") for i in range(BANDS)]
+            for key in keys:
+                found = self._buckets.get(key)
+                if found is None or found - 1 in seen:
                     continue
+                other = found - 1
                 seen.add(other)
                 est = float(np.mean(self._sigs[other] == sig))
                 if est >= THRESHOLD and (best is None or est > best[1]):
@@ -126,15 +189,15 @@ class Deduplicator:
             if self._sig_rows < MAX_NEAR:
                 idx = self._sig_rows
                 if idx >= len(self._sigs):
-                    grown = np.zeros((max(1024, len(self._sigs) * 2), NUM_PERM), dtype=np.uint64)
+                    grown = np.zeros((min(MAX_NEAR, max(1024, len(self._sigs) * 2)), NUM_PERM), dtype=np.uint64)
                     grown[: len(self._sigs)] = self._sigs
                     self._sigs = grown
                 self._sigs[idx] = sig
                 self._locs.append((file, row))
                 self._sig_rows += 1
                 st.near_indexed += 1
-                for band, key in enumerate(keys):
-                    self._buckets[band].setdefault(key, idx)
+                for key in keys:
+                    self._buckets.setdefault(key, idx + 1)
 
     def _signatures(self, rows: list[list[int]]) -> Any:
         """MinHash signatures (len(rows) x NUM_PERM) of the word 5-gram sets of ``rows``, all at once."""
