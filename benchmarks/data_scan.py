@@ -363,6 +363,7 @@ def main() -> None:
     ap.add_argument("--dir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "opentrust-data-bench")
     ap.add_argument("--peers-mb", type=float, default=5.0)
     ap.add_argument("--passes", default="pii+secrets,full")
+    ap.add_argument("--minhash-rows", type=int, default=20_000, help="0: skip the MinHash comparison")
     args = ap.parse_args()
     folder = args.dir / f"corpus-{args.size_mb}mb-{args.seed}"
     meta = generate(folder, args.size_mb, args.seed)
@@ -382,9 +383,20 @@ def main() -> None:
         print(f"{mode:12s} {r['mb']:.0f} MB text, {r['rows']} rows: {p['mb_s']} MB/s wall, {p['mb_s_per_core']} MB/s "
               f"per core (CPU), peak RSS {r['rss_mb']:.0f} MB, recall {found}/{len(truth)}")
         print("             recall by label: " + ", ".join(f"{k} {v}" for k, v in p["recall"].items()))
-    report["peers"] = peers(folder, args.peers_mb, truth)
-    report["minhash"] = minhash_peer(folder)
-    pe = report["peers"]
+    if args.peers_mb > 0:
+        report["peers"] = peers(folder, args.peers_mb, truth)
+        print_peers(report["peers"])
+    if args.minhash_rows > 0:
+        report["minhash"] = mh = minhash_peer(folder, args.minhash_rows)
+        print(f"  MinHash on {mh['rows']} rows: ours {mh['ours_rows_s']} rows/s, datasketch {mh['datasketch_rows_s']} "
+              "rows/s" + (f" (ours {mh['ratio']}x faster)" if "ratio" in mh else ""))
+    out = REPO / "benchmarks" / "results" / f"data_scan_{args.size_mb}mb_{args.passes.replace(',', '_')}.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+    print(f"\nwrote {out}")
+
+
+def print_peers(pe: dict) -> None:
     print(f"\npeers on the same {pe['text_mb']} MB of text (CPU seconds of one process):")
     print(f"  opentrust PII+secrets   {pe['ours']['mb_s']} MB/s, secrets recall {pe['ours']['secret_recall']}, "
           f"PII recall {pe['ours']['pii_recall']}")
@@ -397,13 +409,6 @@ def main() -> None:
         print(f"  detect-secrets          {ds}")
     pr = pe["presidio"]
     print(f"  Presidio                {pr if isinstance(pr, str) else str(pr['mb_s']) + ' MB/s; ratio ' + str(round(pe['ours']['mb_s'] / pr['mb_s'])) + 'x'}")
-    mh = report["minhash"]
-    print(f"  MinHash on {mh['rows']} rows: ours {mh['ours_rows_s']} rows/s, datasketch {mh['datasketch_rows_s']} rows/s"
-          + (f" (ours {mh['ratio']}x faster)" if "ratio" in mh else ""))
-    out = REPO / "benchmarks" / "results" / f"data_scan_{args.size_mb}mb.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {out}")
 
 
 if __name__ == "__main__":
