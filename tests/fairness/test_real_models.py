@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections import defaultdict
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 from opentrust import read_result
 from opentrust.backends.base import derive_seed
 from opentrust.store import Store
-from tests.conftest import run_cli
+from tests.conftest import run_cli, sigkill_after
 
 pytestmark = pytest.mark.slow
 
@@ -44,14 +45,20 @@ def _bbq_subset(tmp_path: Path, categories: tuple[str, ...] = ("Religion",)) -> 
     return path
 
 
-def _run(tmp_path: Path, target: str, *extra: str) -> tuple[object, Path]:
+def _args(tmp_path: Path, target: str, *extra: str) -> tuple[list[str], Path, Path]:
     suite = tmp_path / "suite.yaml"
     suite.write_text(SUITE)
     out, db = tmp_path / f"{target.replace(':', '-')}.json", tmp_path / "db"
-    r = run_cli("fairness", target, str(suite), "--bbq", str(_bbq_subset(tmp_path)), "--format", "json",
-                "--out", str(out), "--db", str(db), *extra, timeout=900)
+    args = ["fairness", target, str(suite), "--bbq", str(_bbq_subset(tmp_path)), "--format", "json", "--out", str(out),
+            "--db", str(db), *extra]
+    return args, out, db
+
+
+def _run(tmp_path: Path, target: str, *extra: str) -> tuple[object, Path, str]:
+    args, out, db = _args(tmp_path, target, *extra)
+    r = run_cli(*args, timeout=900)
     assert r.returncode in (0, 1), r.stderr[-2000:]
-    return read_result(out), db
+    return read_result(out), db, r.stderr
 
 
 def _assert_same_seeds(db: Path, run_id: str) -> None:
@@ -71,7 +78,13 @@ def _assert_same_seeds(db: Path, run_id: str) -> None:
 
 
 def test_smollm2_pairs_its_samples_and_reads_bbq_answers_by_likelihood(tmp_path: Path) -> None:
-    result, db = _run(tmp_path, "smollm2")
+    # killed mid-run (SIGKILL), the run resumes: what was stored is reused, nothing is asked twice
+    args, _, db = _args(tmp_path, "smollm2")
+    killed_at = sigkill_after([sys.executable, "-m", "opentrust", *args], db, 3)
+    assert 3 <= killed_at < 20, f"kill landed at {killed_at} of 20 samples and scorings"
+    result, db, stderr = _run(tmp_path, "smollm2")
+    assert "resumed an interrupted run" in stderr
+    assert (result.summary.reused, result.summary.generated) == (killed_at, 20 - killed_at)
     row = result.counterfactual[0]
     assert (row.attribute, row.metric, row.groups) == ("gender", "mean_score", ["woman", "man"])
     # 2 groups x 2 fillers x 3 seeds: 6 blocks of 2 samples; a block with an unread sample is left out
@@ -85,19 +98,19 @@ def test_smollm2_pairs_its_samples_and_reads_bbq_answers_by_likelihood(tmp_path:
     assert all(i.answer in (0, 1, 2) and len(i.scores) == 3 for i in result.items)
     assert result.bbq.unparseable == 0
     # scoring is deterministic and cached: a second run reuses every sample and reads the same answers
-    again, _ = _run(tmp_path, "smollm2")
+    again, _, _ = _run(tmp_path, "smollm2")
     assert again.summary.generated == 0 and [i.answer for i in again.items] == [i.answer for i in result.items]
 
 
 def test_gemma3_base_model_is_scored_by_likelihood_and_its_unparseable_answers_are_reported(tmp_path: Path) -> None:
-    result, db = _run(tmp_path, "completion:gemma3-270m")
+    result, db, _ = _run(tmp_path, "completion:gemma3-270m")
     _assert_same_seeds(db, result.run_id)
     assert {i.extraction for i in result.items} == {"logprob"} and result.bbq.unparseable == 0
     row = result.counterfactual[0]
     assert row.unparseable_rate is not None and row.samples == 12
     # through its chat template the base model mostly writes nothing, so parsing finds no answer: BBQ items
     # asked as text (--extraction parsed) are counted unparseable, never as the unbiased "unknown"
-    parsed, _ = _run(tmp_path, "gemma3-270m", "--extraction", "parsed")
+    parsed, _, _ = _run(tmp_path, "gemma3-270m", "--extraction", "parsed")
     assert {i.extraction for i in parsed.items} <= {"parsed", "unparseable"}
     assert parsed.bbq.unparseable == sum(i.answer is None for i in parsed.items)
     assert parsed.bbq.unparseable_rate >= 0.5
