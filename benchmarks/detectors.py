@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from detector_sets import HARMFUL, REFUSAL, available  # noqa: E402
-from train_detectors import held_out_decisions  # noqa: E402
+from train_detectors import held_out_decisions, within_set_decisions  # noqa: E402
 
 from opentrust.detectors.evaluate import expected_calibration_error as ece  # noqa: E402
 from opentrust.detectors.evaluate import counts, with_intervals  # noqa: E402
@@ -103,7 +103,7 @@ def fmt(m: dict, key: str) -> str:
     return f"{v['value']:.3f} [{v['ci'][0]:.2f},{v['ci'][1]:.2f}]"
 
 
-def evaluate(task: str, use_garak: bool) -> dict:
+def evaluate(task: str, use_garak: bool, within_sets: tuple[str, ...] = ()) -> dict:
     sets = available(REFUSAL if task == "refusal" else HARMFUL)
     oof = held_out_decisions(task)
     positive = "refusal" if task == "refusal" else "harmful"
@@ -144,7 +144,22 @@ def evaluate(task: str, use_garak: bool) -> dict:
     print(f"{'all held-out sets':22s} {'opentrust':26s} {len(gold):5d}  {fmt(report['pooled'], 'accuracy'):22s} "
           f"{fmt(report['pooled'], 'precision'):22s} {fmt(report['pooled'], 'recall'):22s} "
           f"{fmt(report['pooled'], 'f1'):22s}")
+    if within_sets:
+        print(f"\n{task}: within a set (grouped 4-fold by prompt, the other sets also in training)")
+        report["within"] = {n: within(task, n, oof) for n in within_sets if n in report["sets"]}
     return report
+
+
+def within(task: str, name: str, oof: dict) -> dict:
+    """Grouped 4-fold inside one set, with every other set in training; calibrated like the shipped model."""
+    z, gold = within_set_decisions(task, name)
+    a, b = platt(np.concatenate([d for d, _ in oof.values()]), np.concatenate([t for _, t in oof.values()]))
+    prob = 1 / (1 + np.exp(-(a * z + b)))
+    m = with_intervals(prob >= 0.5, gold)
+    m["ece"] = round(ece(prob, gold), 4)
+    print(f"{name:22s} {'opentrust, within set':26s} {m['n']:5d}  {fmt(m, 'accuracy'):22s} {fmt(m, 'precision'):22s} "
+          f"{fmt(m, 'recall'):22s} {fmt(m, 'f1'):22s}")
+    return m
 
 
 def latency(n: int = 2000) -> dict:
@@ -236,6 +251,8 @@ def main() -> None:
     ap.add_argument("--judge", action="append", default=[], help="also measure this target as a harmful judge")
     ap.add_argument("--judge-rows", type=int, default=100, help="rows per set for each judge")
     ap.add_argument("--no-garak", action="store_true")
+    ap.add_argument("--within", action="append", default=[], metavar="SET",
+                    help="also a grouped 4-fold inside this set, others in training (e.g. gptfuzz)")
     ap.add_argument("--only-judges", action="store_true", help="skip the cross-set validation and latency")
     ap.add_argument("--no-write", action="store_true", help="do not update error_rates.json")
     ap.add_argument("--json", type=Path, help="also write the whole report here")
@@ -247,7 +264,7 @@ def main() -> None:
         tasks = ()
         args.no_write = True
     for task in tasks:
-        report["detectors"][task] = evaluate(task, not args.no_garak)
+        report["detectors"][task] = evaluate(task, not args.no_garak, tuple(args.within))
     if tasks and not GARAK_PY.exists():
         print("garak: not installed in /work/bench-venvs/garak — skipped (see the docstring)")
     if tasks:

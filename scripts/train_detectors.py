@@ -155,6 +155,36 @@ def held_out_decisions(task: str, progress: bool = True) -> dict[str, tuple[np.n
     return out
 
 
+def within_set_decisions(task: str, name: str, folds: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Grouped k-fold inside one set (folds by prompt, so no question is in train and test), training on every
+    other set as well: what to expect on *new* responses of a family the model has seen (the cross-set
+    figure is what to expect on a family it has not)."""
+    sets = available(REFUSAL if task == "refusal" else HARMFUL)
+    rows = {s.name: s.rows() for s in sets}
+    prompts = sorted({p for p, _, _ in rows[name]})
+    fold_of = {p: i % folds for i, p in enumerate(prompts)}
+    target = rows[name]
+    ref = None
+    if task == "harmful":
+        ref_rows = {s.name: s.rows() for s in available(REFUSAL)}
+        ref_bags = {n: refusal_bags(r) for n, r in ref_rows.items()}
+        held = next(s for s in sets if s.name == name)
+        ref = refusal_model_without({name, *held.shares_responses_with}, ref_rows, ref_bags)
+    bag = refusal_bags if task == "refusal" else (lambda r: harmful_bags(r, ref))
+    others = [(bag(rows[n]), [y for *_, y in rows[n]]) for n in rows if n != name]
+    if task == "harmful":
+        aug = augmentation([n for n in rows], list(ref_rows), ref_rows)
+        others.append((bag(aug), [y for *_, y in aug]))
+    target_bags = bag(target)
+    z = np.zeros(len(target))
+    for f in range(folds):
+        train_idx = [i for i, (p, _, _) in enumerate(target) if fold_of[p] != f]
+        test_idx = [i for i, (p, _, _) in enumerate(target) if fold_of[p] == f]
+        model = train(task, others + [([target_bags[i] for i in train_idx], [target[i][2] for i in train_idx])])
+        z[test_idx] = decisions(model, [target_bags[i] for i in test_idx])
+    return z, np.array([y for *_, y in target])
+
+
 def final_model(task: str, calibration: tuple[float, float], oof: dict[str, Any]) -> MILModel:
     sets = available(REFUSAL if task == "refusal" else HARMFUL)
     rows = {s.name: s.rows() for s in sets}
