@@ -82,7 +82,8 @@ def _reason(pick: str, ref: str, by_target: dict[str, dict[str, Any]], verdicts:
     ref_words = f"the reference {ref}" if given else f"{ref}, the best-quality model"
     tail = ""
     if undecided:
-        tail = (f"; not settled: {', '.join(undecided)} (cheaper, but the data cannot yet show "
+        cheaper = "cheaper, but " if axis else ""  # with no common cost axis every undecided model is listed
+        tail = (f"; not settled: {', '.join(undecided)} ({cheaper}the data cannot yet show "
                 f"{'it' if len(undecided) == 1 else 'them'} non-inferior at δ={delta:g})")
     if pick == ref:
         q = by_target[ref]["quality"]["mean"]
