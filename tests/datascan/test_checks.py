@@ -162,3 +162,9 @@ def test_the_duplicate_index_is_flat_and_grows_to_its_bound() -> None:
         assert table.setdefault(k, v) == ref.setdefault(k, v)
     assert table.size == len(ref) and all(table.get(k) == v for k, v in ref.items())
     assert table.mask + 1 == 1 << 12 and table.get(7) is None  # grew from 16 slots, never past the bound
+
+
+def test_a_number_after_a_price_is_still_a_candidate() -> None:
+    """Regression (1 GB benchmark): a three-digit run later in the chunk hid a French number written in pairs."""
+    text = "call +33 1 49 00 66 19 after lunch, then pay $53,487.38 for order 1234"
+    assert [(h.label, h.value) for h in _scan([(0, "t", text)])] == [("PHONE", "+33 1 49 00 66 19")]

@@ -182,18 +182,21 @@ def _candidates(text: str) -> list[int]:
         while i >= 0:
             found.append(i)
             i = mask.find(lit, i + 24)  # one candidate per 24 characters is enough: windows are wider
-    checked_to = -1
+    numbers: list[int] = []
     for lit in _NUMBER_LITERALS:
         i = mask.find(lit)
         while i >= 0:
-            if i > checked_to:
-                lo, hi = max(0, i - 24), i + 30
-                for m in _SEVEN.finditer(text, lo, hi):
-                    if not _DATE.fullmatch(m.group(0)):
-                        found.append(m.start())
-                        break
-                checked_to = hi - 8
+            numbers.append(i)
             i = mask.find(lit, i + 8)
+    checked_to = -1
+    for i in sorted(numbers):  # in text order, so one check covers the candidates close behind it
+        if i > checked_to:
+            lo, hi = max(0, i - 24), i + 30
+            for m in _SEVEN.finditer(text, lo, hi):
+                if not _DATE.fullmatch(m.group(0)):
+                    found.append(m.start())
+                    break
+            checked_to = hi - 8
     found.sort()
     return found
 
