@@ -46,6 +46,7 @@ from opentrust.backends.local_server import free_port  # noqa: E402
 
 BODY = {"model": "fixed", "messages": [{"role": "user", "content": "What will the weather be like in Paris "
                                                                    "tomorrow? Please answer briefly."}]}
+LITELLM_KEY = "sk-opentrust-load-benchmark-0001"  # LiteLLM's proxy refuses to start without a master key
 LONG = ("The forecast for Paris tomorrow is mild and mostly dry. Morning temperatures start around eleven degrees "
         "and rise to eighteen by the afternoon, with a light westerly wind. ") * 8
 
@@ -91,13 +92,14 @@ def q(values: list[float], p: float) -> float:
     return v[min(len(v) - 1, int(round(p * (len(v) - 1))))] if v else float("nan")
 
 
-async def drive(url: str, rate: float, seconds: float, stream: bool = False, body: dict | None = None) -> dict:
+async def drive(url: str, rate: float, seconds: float, stream: bool = False, body: dict | None = None,
+                headers: dict | None = None) -> dict:
     """Open-loop load: one request every 1/rate s; latency (or time to first content token when streaming)."""
     body = {**(body or BODY), **({"stream": True} if stream else {})}
     lat: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
-    async with httpx.AsyncClient(timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(timeout=5, limits=limits, headers=headers) as client:
         async def one() -> None:
             nonlocal errors
             t0 = time.perf_counter()
@@ -142,7 +144,8 @@ async def drive(url: str, rate: float, seconds: float, stream: bool = False, bod
 def measure(name: str, url: str, pid: int | None, rate: float, seconds: float, stream: bool = False,
             body: dict | None = None) -> dict:
     c0 = cpu_seconds(pid) if pid else 0.0
-    m = asyncio.run(drive(url, rate, seconds, stream, body))
+    headers = {"authorization": f"Bearer {LITELLM_KEY}"} if name == "litellm" else None
+    m = asyncio.run(drive(url, rate, seconds, stream, body, headers))
     if pid:
         m["cpu_ms_per_request"] = (cpu_seconds(pid) - c0) * 1000 / max(1, m["ok"] + m["errors"])
     m["target"], m["rate"] = name, rate
@@ -154,7 +157,7 @@ def litellm_proxy(path: str, upstream: str, port: int, cpus: str | None, tmp: Pa
     cfg.write_text(f"model_list:\n  - model_name: fixed\n    litellm_params:\n      model: openai/fixed\n"
                    f"      api_base: {upstream}\n      api_key: none\n")
     proc = start([path, "--config", str(cfg), "--host", "127.0.0.1", "--port", str(port), "--num_workers", "1"],
-                 cpus, {"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "NO_DOCS": "True",
+                 cpus, {"LITELLM_MASTER_KEY": LITELLM_KEY, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR", "NO_DOCS": "True",
                         "DISABLE_ADMIN_UI": "True", "LITELLM_TELEMETRY": "False"}, tmp / "litellm.log")
     try:
         wait(f"http://127.0.0.1:{port}/health/liveliness", proc, 120)

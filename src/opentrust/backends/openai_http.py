@@ -10,7 +10,7 @@ import asyncio
 import json
 import random
 import time
-from typing import Any
+from typing import Any, AsyncIterator
 
 import httpx
 
@@ -172,21 +172,31 @@ class OpenAIBackend(Backend):
                         await resp.aread()
                         raise BackendError(f"{url} answered HTTP {resp.status_code}: {_error_text(resp)}",
                                            "check that the server supports streaming (\"stream\": true)")
-                    async for line in resp.aiter_lines():
-                        if not line.startswith("data:"):
-                            continue
-                        data = line[5:].strip()
-                        if data == "[DONE]":
-                            break
+                    async for chunk in sse_json(resp):
                         try:
-                            choice = json.loads(data)["choices"][0]
-                        except (ValueError, KeyError, IndexError, TypeError):
+                            choice = chunk["choices"][0]
+                        except (KeyError, IndexError, TypeError):
                             continue
                         answer.add(choice)
             except httpx.TransportError as exc:
                 raise BackendError(f"cannot stream from {self.base_url}: {type(exc).__name__}: {exc}",
                                    "check that the server is running and reachable") from exc
         return answer.completion(seed, None, strip=self.prompt_mode == "completion")
+
+
+async def sse_json(resp: httpx.Response) -> AsyncIterator[Any]:
+    """The JSON objects of an OpenAI server-sent-event stream, up to ``data: [DONE]`` (unparseable events are
+    skipped). Shared with the guard gateway's stream relay."""
+    async for line in resp.aiter_lines():
+        if not line.startswith("data:"):
+            continue
+        data = line[5:].strip()
+        if data == "[DONE]":
+            return
+        try:
+            yield json.loads(data)
+        except ValueError:
+            continue
 
 
 def _error_text(resp: httpx.Response) -> str:

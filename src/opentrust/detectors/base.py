@@ -24,6 +24,19 @@ class Detection:
         return out
 
 
+@dataclass(frozen=True)
+class Span:
+    """A value a recogniser found in a text (personal data, a secret): its kind, the exact text, where it starts."""
+
+    kind: str
+    value: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.value)
+
+
 class DetectorError(UserError):
     """A detector could not reach a verdict (judge unreachable, unparseable verdict, missing canary).
 

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable
 
-from opentrust.detectors.base import Detection, Detector
+from opentrust.detectors.base import Detection, Detector, Span
 
 _MAX_CHARS = 50_000
 _EMAIL = re.compile(
@@ -76,15 +76,7 @@ _DIGIT_RUN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6}")  # seven digits close tog
 
 
 @dataclass(frozen=True)
-class PIIMatch:
-    kind: str
-    value: str
-    start: int
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.value)
-
+class PIIMatch(Span):
     def masked(self) -> str:
         v = self.value
         return v[:2] + "…" + v[-2:] if len(v) > 6 else "…"

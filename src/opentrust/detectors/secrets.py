@@ -19,7 +19,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Iterable
 
-from opentrust.detectors.base import Detection, Detector
+from opentrust.detectors.base import Detection, Detector, Span
 
 MAX_CHARS = 100_000
 
@@ -35,14 +35,8 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class SecretMatch:
-    kind: str  # the rule id
-    value: str
-    start: int
-
-    @property
-    def end(self) -> int:
-        return self.start + len(self.value)
+class SecretMatch(Span):
+    """``kind`` is the rule id."""
 
     def masked(self) -> str:
         return self.value[:4] + "…" if len(self.value) > 8 else "…"

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from opentrust.backends.openai_http import RETRY_STATUS, backoff_delay
+from opentrust.backends.openai_http import RETRY_STATUS, backoff_delay, sse_json
 from opentrust.clock import utc_now
 from opentrust.guard.checks import Context, Guard, Hit, Verdict, redact
 from opentrust.guard.log import GuardLog, sha256
@@ -482,16 +482,7 @@ class Gateway:
             return _sse(c)
 
         try:
-            async for line in resp.aiter_lines():
-                if not line.startswith("data:"):
-                    continue
-                data = line[5:].strip()
-                if data == "[DONE]":
-                    break
-                try:
-                    chunk = json.loads(data)
-                except ValueError:
-                    continue
+            async for chunk in sse_json(resp):
                 choices = chunk.get("choices") if isinstance(chunk, dict) else None
                 if not choices:
                     trailers.append(_sse(chunk))
