@@ -493,7 +493,7 @@ def _parquet(f: DataFile, fields: list[str] | None) -> Iterator[Row]:
 
     n = 0
     try:
-        pf = pq.ParquetFile(f.path, memory_map=False)
+        pf = pq.ParquetFile(f.path, memory_map=False, pre_buffer=False, buffer_size=1 << 20)  # one page at a time
         cols = _text_columns(pf.schema_arrow, fields)
         if not cols:
             return
