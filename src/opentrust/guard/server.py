@@ -18,6 +18,8 @@ import hashlib
 import hmac
 import json
 import secrets
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
@@ -638,6 +640,10 @@ def run_gateway(policy_path: Any, upstream: Upstream, log_path: Any, host: str =
     from opentrust.guard.policy import load_policy
 
     policy = load_policy(policy_path)
+    if threading.current_thread() is threading.main_thread():
+        # uvicorn re-raises SIGTERM after its graceful shutdown; exit through Python so that callers' cleanup
+        # (the local llama.cpp server `guard serve --upstream smollm2` started) still runs
+        signal.signal(signal.SIGTERM, _exit_cleanly)
     common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False,
                               "timeout_graceful_shutdown": 5}
     if workers > 1:
@@ -653,6 +659,10 @@ def run_gateway(policy_path: Any, upstream: Upstream, log_path: Any, host: str =
         uvicorn.Server(uvicorn.Config(gateway.app, **common)).run()
     finally:
         audit.close()
+
+
+def _exit_cleanly(signum: int, frame: Any) -> None:
+    raise SystemExit(0)
 
 
 def app_from_env() -> Starlette:
