@@ -9,8 +9,9 @@ through ``find_pii`` (phone numbers by ``phonenumbers``, Luhn, mod-97…): text 
 personal data costs one regex pass. Secrets run on the whole chunk with the detectors' own keyword prefilters.
 
 URLs, street addresses and person names (after an honorific or a "name:" label) come from the detectors'
-pattern-only recognisers (``find_patterns``), run on the whole chunk behind their own keyword checks; they are
-not validated and their precision and recall are not measured yet.
+pattern-only recognisers (``find_patterns``), run on windows around their own literal cues ("://", "www.", an
+honorific, "name", a digit before a capitalised word); they are not validated and their precision and recall
+are not measured yet.
 
 Offsets: ``start``/``end`` are character offsets within the field's text.
 """
@@ -20,7 +21,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Any, Iterable
 
 from opentrust.detectors.pii import PATTERN_PLACEHOLDERS, PLACEHOLDERS, find_patterns, find_pii
 from opentrust.detectors.secrets import find_secrets
@@ -123,8 +124,9 @@ class TextScanner:
             for a, b in _windows(text):
                 for m in find_pii(text[a:b], self.regions):
                     found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), a + m.start, a + m.end, m.value))
-            for m in find_patterns(text):  # URLs, street addresses, names after an honorific (pattern only)
-                found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), m.start, m.end, m.value))
+            for a, b in _pattern_windows(text):  # URLs, street addresses, names after an honorific (pattern only)
+                for m in find_patterns(text[a:b]):
+                    found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), a + m.start, a + m.end, m.value))
         if self.secrets:
             for s in find_secrets(text):
                 found.append(("secret", s.kind, s.start, s.end, s.value))
@@ -171,6 +173,44 @@ def _windows(text: str) -> list[tuple[int, int]]:
             q = _QUIET.search(text, b, min(n, b + 80))
             b = q.start() if q else min(n, b + 80)
         out.append((a, b))
+    return out
+
+
+_HONORIFICS = ("Mr", "Ms", "Dr", "Prof", "Miss", "Mx")
+
+
+def _pattern_windows(text: str) -> list[tuple[int, int]]:
+    """Merged windows around the cues of the pattern-only recognisers; a URL's window runs to the next
+    whitespace (up to 2,000 characters) so a long URL is read whole."""
+    n = len(text)
+    spans: list[tuple[int, int]] = []
+
+    def every(haystack: Any, needle: Any, width: int) -> None:
+        i = haystack.find(needle)
+        while i >= 0:
+            spans.append((max(0, i - 80), min(n, i + width)))
+            i = haystack.find(needle, i + len(needle))
+
+    for cue in ("://", "www.", "WWW."):
+        i = text.find(cue)
+        while i >= 0:
+            end = i
+            while end < n and end - i < 2000 and not text[end].isspace():
+                end += 1
+            spans.append((max(0, i - 12), end))
+            i = text.find(cue, end)
+    for h in _HONORIFICS:
+        every(text, h, 80)
+    every(text, "name", 80)
+    every(text, "Name", 80)
+    every(text.encode("latin-1", "replace").translate(_MASK), b"0 A", 80)  # "221B Baker Street", "10 Downing St"
+    spans.sort()
+    out: list[tuple[int, int]] = []
+    for a, b in spans:  # (no pattern crosses the NUL line between fields, so windows may)
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
     return out
 
 
