@@ -46,6 +46,7 @@ def test_input_block_error_and_refusal_styles(upstream: str, tmp_path: Path) -> 
         metrics = httpx.get(base + "/metrics").text
         assert 'opentrust_guard_blocks_total{rule="input.prompt_injection"} 1' in metrics
         assert "opentrust_guard_check_seconds_bucket" in metrics and "opentrust_guard_upstream_seconds" in metrics
+        assert 'opentrust_guard_rule_seconds_count{rule="input.jailbreak"} 1' in metrics
     policy = {"on_block": {"style": "refusal", "message": "Not allowed."},
               "input": [{"check": "prompt_injection", "action": "block", "id": "no-injection"}]}
     with gateway(upstream, tmp_path / "g2.db", policy) as (base, _):

@@ -40,6 +40,7 @@ class Metrics:
     }
     HISTOGRAMS = {
         "opentrust_guard_check_seconds": "Time spent in the guard's checks, by direction.",
+        "opentrust_guard_rule_seconds": "Time of each check (rule), non-streaming; a judge model's latency shows here.",
         "opentrust_guard_upstream_seconds": "Time waiting for the upstream model (whole answer).",
         "opentrust_guard_first_token_holdback_seconds": "Streams: from the upstream's first token to the first "
                                                         "token released to the client.",

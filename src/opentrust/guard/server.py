@@ -238,6 +238,10 @@ class Gateway:
         if order.get(verdict_decision, 0) > order.get(ex.decision, 0):
             ex.decision = verdict_decision
 
+    def _rule_times(self, verdict: Verdict) -> None:
+        for rule, seconds in verdict.check_seconds.items():
+            self.metrics.observe("opentrust_guard_rule_seconds", seconds, rule=rule)
+
     async def _commit(self, ex: Exchange) -> Response | None:
         """Write the exchange's records; None when committed, an error response when the log failed (the
         answer is then withheld: nothing is released without its record)."""
@@ -311,6 +315,7 @@ class Gateway:
         start = time.perf_counter()
         verdict = await self.guard.run("input", items, ctx)
         guard_in = time.perf_counter() - start
+        self._rule_times(verdict)
         texts = [t for _, t in items]
         blocking = verdict.blocking
         if blocking:
@@ -353,6 +358,7 @@ class Gateway:
         start = time.perf_counter()
         out_verdict = await self.guard.run("output", out_items, ctx)
         guard_out = time.perf_counter() - start
+        self._rule_times(out_verdict)
         checked = [t for _, t in out_items]
         blocking = out_verdict.blocking
         if blocking:
