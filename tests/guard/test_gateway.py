@@ -168,3 +168,14 @@ def test_policy_errors_are_one_line_with_the_line(tmp_path: Path, bad: str) -> N
     with pytest.raises(UserError) as info:
         load_policy(path)
     assert "guard.yml" in str(info.value)
+
+
+def test_rate_limit_per_client_key(upstream: str, tmp_path: Path) -> None:
+    policy = {"input": [{"check": "rate_limit", "requests_per_minute": 1, "burst": 2, "action": "block"}]}
+    with gateway(upstream, tmp_path / "g.db", policy) as (base, _):
+        a, b = {"authorization": "Bearer key-a"}, {"authorization": "Bearer key-b"}
+        codes = [post(base, "/v1/chat/completions", {"messages": USER}, headers=a).status_code for _ in range(3)]
+        assert codes == [200, 200, 429]
+        assert post(base, "/v1/chat/completions", {"messages": USER}, headers=b).status_code == 200
+        r = post(base, "/v1/chat/completions", {"messages": USER}, headers=a)
+        assert r.status_code == 429 and r.json()["error"]["code"] == "rate_limit_exceeded"

@@ -270,6 +270,9 @@ class Gateway:
 
     def _blocked(self, ex: Exchange, hit: Hit, direction: str, chat: bool, stream: bool) -> Response:
         ob = self.policy.on_block
+        if hit.check == "rate_limit":  # what clients already retry with backoff
+            return openai_error(429, f"Rate limit reached for this client (rule {hit.rule}).", "requests",
+                                "rate_limit_exceeded", rule=hit.rule, direction=direction, request_id=ex.request_id)
         if ob.style == "error":
             return openai_error(400, f"{ob.message} (rule {hit.rule})", "content_filter", "content_filter",
                                 rule=hit.rule, direction=direction, request_id=ex.request_id)
