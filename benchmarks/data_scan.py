@@ -20,8 +20,8 @@ Peers on the same text (a --peers-mb slice of the corpus as plain text):
   * detect-secrets 1.5 (its default plugins, ``scan_file``), if installed (the ``bench-data`` extra);
   * Presidio's default AnalyzerEngine, if it and its spaCy model import: its default needs ``en_core_web_lg``,
     which is not on PyPI, so offline it normally does not run — the script says so;
-  * datasketch MinHash (128 permutations, its default) against our batched MinHash, on the same rows, if
-    installed.
+  * datasketch MinHash + MinHashLSH with our settings (64 permutations, word 5-grams, threshold 0.8) against our
+    batched MinHash, on the same rows (exact duplicates included in both), if installed.
 Prints a table and the ratios; writes benchmarks/results/data_scan.json.
 """
 
@@ -341,11 +341,13 @@ def minhash_peer(folder: Path, rows: int = 20_000) -> dict:
         from opentrust.datascan import ngrams
 
         t0 = time.process_time()
-        lsh = MinHashLSH(threshold=0.8, num_perm=128)
+        from opentrust.datascan.duplicates import NUM_PERM, SHINGLE, THRESHOLD
+
+        lsh = MinHashLSH(threshold=THRESHOLD, num_perm=NUM_PERM)  # the same settings as ours
         for i, t in enumerate(texts):
             toks = ngrams.tokens(t)
-            m = MinHash(num_perm=128)
-            m.update_batch([" ".join(toks[j:j + 5]).encode() for j in range(max(1, len(toks) - 4))])
+            m = MinHash(num_perm=NUM_PERM)
+            m.update_batch([" ".join(toks[j:j + SHINGLE]).encode() for j in range(max(1, len(toks) - SHINGLE + 1))])
             lsh.query(m)
             lsh.insert(str(i), m)
         ds = time.process_time() - t0
@@ -372,7 +374,7 @@ def main() -> None:
           f"items ({folder})")
     report: dict = {"corpus": meta, "passes": {}, "machine": {"cpus": os.cpu_count(),
                                                               "load_1m": os.getloadavg()[0]}}
-    for mode in args.passes.split(","):
+    for mode in filter(None, args.passes.split(",")):
         r = run_pass(folder, mode)
         rec = recall(truth, r.pop("hits"))
         found = sum(v[0] for v in rec.values())
