@@ -49,3 +49,33 @@ def test_check_with_policy_and_bad_input(tmp_path: Path) -> None:
     policy.write_text("input:\n  - {check: regex, action: block}\n")
     proc = run_cli("guard", "check", "--policy", str(policy), "--input", str(src), "--output", str(out))
     assert proc.returncode == 2 and "guard.yml" in proc.stderr and "pattern" in proc.stderr
+
+
+def test_check_resumes_an_interrupted_run(tmp_path: Path) -> None:
+    from opentrust.guard.checks import Guard
+    from opentrust.guard.offline import run_check
+    from opentrust.guard.policy import default_policy
+
+    src = tmp_path / "in.jsonl"
+    rows = [{"prompt": f"question number {i}"} for i in range(5)]
+    src.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = tmp_path / "out.jsonl"
+    part = tmp_path / "out.jsonl.part"
+    # an interrupted run: two finished lines (the second marked so we can see it is kept) and half of the third
+    done = [{**rows[0], "decision": "allow", "rules": [], "text": rows[0]["prompt"]},
+            {**rows[1], "decision": "flag", "rules": [], "text": "kept"}]
+    part.write_text("".join(json.dumps(d) + "\n" for d in done) + '{"prompt": "question num')
+    import hashlib
+
+    guard = Guard(default_policy())
+    (tmp_path / "out.jsonl.part.policy").write_text(hashlib.sha256(guard.policy.model_dump_json().encode()).hexdigest())
+    counts = run_check(guard, src, out)
+    got = [json.loads(x) for x in out.read_text().splitlines()]
+    assert counts["resumed"] == 2 and len(got) == 5 and not part.exists()
+    assert got[1]["text"] == "kept" and [g["prompt"] for g in got] == [r["prompt"] for r in rows]
+    assert all(g["decision"] == "allow" for g in got[2:])
+
+    part.write_text(json.dumps(done[1]) + "\n")  # left by a run under another policy: not reused
+    (tmp_path / "out.jsonl.part.policy").write_text("0" * 64)
+    assert run_check(Guard(default_policy()), src, out)["resumed"] == 0
+    assert json.loads(out.read_text().splitlines()[1])["text"] == rows[1]["prompt"]

@@ -112,7 +112,8 @@ def check(
     with Progress(console=console, transient=True) as bar:
         task = bar.add_task("checking", total=None)
         counts = run_check(guard, input, output, progress=lambda: bar.advance(task))
-    table = Table(title=f"guard check: {counts['records']} record(s) -> {output}")
+    resumed = f" ({counts['resumed']} from an interrupted run)" if counts.get("resumed") else ""
+    table = Table(title=f"guard check: {counts['records']} record(s){resumed} -> {output}")
     table.add_column("decision / rule")
     table.add_column("count", justify="right")
     for key in ("allow", "flag", "redact", "block"):

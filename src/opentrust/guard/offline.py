@@ -4,12 +4,15 @@ Each input line is ``{"messages": [...]}`` (a chat request: input checks), ``{"p
 or ``{"response": "..."}`` (output checks; an optional ``prompt`` and ``system`` give the output checks their
 context). Each output line is the input plus ``decision`` (allow, block, redact or flag), ``rules`` (the ids
 that fired, with action and score) and ``text`` (the checked text after redaction; chat messages joined by
-newlines). ``rate_limit`` does not apply offline (there is no clock of the recorded traffic).
+newlines). ``rate_limit`` does not apply offline (there is no clock of the recorded traffic). An interrupted
+run resumes: results go to ``OUT.part`` line by line, and a rerun with the same policy keeps those that
+match the input.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections import Counter
 from pathlib import Path
@@ -63,22 +66,61 @@ def run_check(guard: Guard, src: Path, out: Path, progress: Any = None) -> Count
     records = list(_lines(src))  # validate the whole file before writing anything
     counts: Counter[str] = Counter()
 
+    tmp = out.with_name(out.name + ".part")
+    stamp = out.with_name(out.name + ".part.policy")  # results under another policy are not resumed
+    policy_hash = hashlib.sha256(guard.policy.model_dump_json().encode()).hexdigest()
+    same = stamp.exists() and stamp.read_text().strip() == policy_hash
+    done = _resume(tmp, records) if same else []
+    if not same:
+        tmp.write_bytes(b"")
+        stamp.write_text(policy_hash)
+
     async def go() -> None:
-        tmp = out.with_name(out.name + ".part")
-        with tmp.open("w", encoding="utf-8") as f:
-            for _, record in records:
-                result = await check_record(guard, record)
+        with tmp.open("a", encoding="utf-8") as f:
+            for i, (_, record) in enumerate(records):
+                if i < len(done):
+                    result = done[i]
+                else:
+                    result = await check_record(guard, record)
+                    f.write(json.dumps(result, ensure_ascii=False) + "\n")
+                    f.flush()
                 counts["decision:" + result["decision"]] += 1
                 for r in result["rules"]:
                     counts["rule:" + r["id"]] += 1
-                f.write(json.dumps(result, ensure_ascii=False) + "\n")
                 if progress is not None:
                     progress()
         tmp.replace(out)
+        stamp.unlink(missing_ok=True)
 
     try:
         asyncio.run(go())
     except OSError as exc:
         raise UserError(f"cannot write {out}: {exc}", "pass a writable path with --output") from None
     counts["records"] = len(records)
+    counts["resumed"] = len(done)
     return counts
+
+
+def _resume(tmp: Path, records: list[tuple[int, dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The results an interrupted run left in ``OUT.part`` that still match the input, line for line; the part
+    file is cut back to them (a half-written last line is dropped)."""
+    if not tmp.exists():
+        return []
+    done: list[dict[str, Any]] = []
+    keep = 0
+    with tmp.open("rb") as f:
+        for raw in f:
+            if not raw.endswith(b"\n") or len(done) >= len(records):
+                break
+            try:
+                result = json.loads(raw)
+            except ValueError:
+                break
+            record = records[len(done)][1]
+            if not isinstance(result, dict) or any(result.get(k) != v for k, v in record.items()):
+                break
+            done.append(result)
+            keep += len(raw)
+    with tmp.open("r+b") as f:
+        f.truncate(keep)
+    return done
