@@ -263,9 +263,10 @@ def _sections(ev: _Evidence, ident: ModelIdentity, gates: list[dict[str, Any]]) 
         value = (f"{g['verdict']} ({c.get('pass', 0)} pass, {c.get('fail', 0)} fail, {c.get('warn', 0)} warn, "
                  f"{c.get('unknown', 0)} unknown, {c.get('excepted', 0)} excepted)"
                  + (f"; failing: {', '.join(failing)}" if failing else ""))
-        gt.append(Item(label=f"Policy {g['policy']}" + (f" ({g['tier']})" if g.get("tier") else ""), value=value,
-                       status="present", source=Source(run_id=g["run_id"], command="gate", at=g["created_at"],
-                                                       path=f"gate {g['policy']}")))
+        tier = f" ({g['tier']})" if g.get("tier") not in (None, g["policy"]) else ""  # a preset is its own tier
+        gt.append(Item(label=f"Policy {g['policy']}{tier}", value=value, status="present",
+                       source=Source(run_id=g["run_id"], command="gate", at=g["created_at"],
+                                     path=f"gate {g['policy']}")))
     if not gt:
         gt.append(_m("Gate results", "run `opentrust gate --policy POLICY report.json` or `audit --policy`"))
 
@@ -379,6 +380,15 @@ def _source_text(src: Source | None) -> str:
         f", `{src.path}`" if src.path else "")
 
 
+def _code_html(text: str) -> Any:
+    """Text for HTML: escaped, with what Markdown puts in backticks (a command, an evidence path) as code."""
+    import re
+
+    from markupsafe import Markup, escape
+
+    return Markup(re.sub(r"`([^`]*)`", r"<code>\1</code>", str(escape(text))))
+
+
 def _counts(sheet: Factsheet) -> str:
     runs = sum(1 for s in sheet.sources if s.command != "gate")
     gates = len(sheet.sources) - runs
@@ -427,9 +437,9 @@ _HTML = """<!DOCTYPE html>
 {% if s.refs %}<p class="muted">{{ s.refs | join(', ') }}</p>{% endif %}
 <table class="data"><thead><tr><th>item</th><th>value</th><th>source</th></tr></thead><tbody>
 {% for i in s.items %}<tr><td>{{ i.label }}</td>
-{% if i.status == "present" %}<td>{{ value_text(i.value) }}{% if i.note %} <span class="muted">({{ i.note }})</span>{% endif %}</td><td class="muted">{{ source_text(i.source) }}</td>
-{% elif i.status == "missing" %}<td class="missing">MISSING — {{ i.note }}</td><td></td>
-{% else %}<td class="unobservable">not observable by opentrust — {{ i.note }}</td><td></td>{% endif %}</tr>
+{% if i.status == "present" %}<td>{{ value_text(i.value) }}{% if i.note %} <span class="muted">({{ code(i.note) }})</span>{% endif %}</td><td class="muted">{{ source_text(i.source) }}</td>
+{% elif i.status == "missing" %}<td class="missing">MISSING — {{ code(i.note) }}</td><td></td>
+{% else %}<td class="unobservable">not observable by opentrust — {{ code(i.note) }}</td><td></td>{% endif %}</tr>
 {% endfor %}</tbody></table></section>
 {% endfor %}
 <section class="check" id="missing"><h2>Missing items</h2><ul>{% for x in sheet.missing %}<li>{{ x }}</li>{% else %}<li>none</li>{% endfor %}</ul></section>
@@ -444,5 +454,5 @@ def to_html(sheet: Factsheet) -> str:
     env = Environment(loader=PackageLoader("opentrust.report", "templates"), autoescape=select_autoescape(default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     title = ", ".join(sheet.model.names) or sheet.model.fingerprint[:16]
-    return env.from_string(_HTML).render(sheet=sheet, title=title, value_text=_value_text, source_text=_source_text,
-                                        counts=_counts)
+    return env.from_string(_HTML).render(sheet=sheet, title=title, value_text=_value_text, code=_code_html,
+                                        source_text=lambda src: _code_html(_source_text(src)), counts=_counts)
