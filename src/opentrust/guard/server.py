@@ -508,7 +508,7 @@ class Gateway:
                     if i not in holds:
                         holds[i] = HoldBack(self.guard, ctx)
                         templates[i] = {k: v for k, v in chunk.items() if k != "choices"}
-                    delta = choice.get("delta") or {} if chat else {}
+                    delta = (choice.get("delta") or {}) if chat else {}
                     text = delta.get("content") if chat else choice.get("text")
                     rest = {k: v for k, v in delta.items() if k != "content"} if chat else {}
                     if rest and chat:  # the role opener, tool calls: no content to hold
@@ -547,8 +547,7 @@ class Gateway:
             hits = [h for hb in holds.values() for h in hb.hits.values()]
             decision = "block" if blocked else _worst(hb.decision for hb in holds.values())
             self._record(ex, "output", decision, hits, [hb.raw for hb in holds.values()],
-                         [hb.text[:hb.released] if not blocked else hb.text[:hb.released]
-                          for hb in holds.values()], guard_s, upstream_s, resp.status_code)
+                         [hb.text[:hb.released] for hb in holds.values()], guard_s, upstream_s, resp.status_code)
             logged = True
             failed = await self._commit(ex)
             self.metrics.inc("opentrust_guard_requests_total", endpoint=ex.endpoint, decision=ex.decision)
