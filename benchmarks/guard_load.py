@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 import httpx  # noqa: E402
 
-from opentrust.backends.local_server import free_port  # noqa: E402
+from opentrust.backends.local_server import free_port, wait_http  # noqa: E402
 
 BODY = {"model": "fixed", "messages": [{"role": "user", "content": "What will the weather be like in Paris "
                                                                    "tomorrow? Please answer briefly."}]}
@@ -59,17 +59,7 @@ def start(args: list[str], cpus: str | None, env: dict | None = None, log: Path 
 
 
 def wait(url: str, proc: subprocess.Popen, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args[:4]} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=2).status_code < 500:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{url} did not answer within {timeout_s} s")
+    wait_http(url, proc, timeout_s, str(proc.args[:4]))
 
 
 def cpu_seconds(pid: int) -> float:

@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from opentrust.backends.local_server import free_port
+from opentrust.backends.local_server import free_port, wait_http
 from opentrust.guard.log import read, verify
 
 KILLS = 4
@@ -34,17 +34,7 @@ BODIES = [
 
 
 def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"{url} not ready")
+    wait_http(url, proc, timeout_s, str(proc.args[:4]))
 
 
 async def load(base: str, acked: dict[str, int], stop: asyncio.Event) -> None:

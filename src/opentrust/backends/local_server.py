@@ -20,13 +20,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60, name: str = "the server",
+              hint: str = "") -> None:
+    """Wait until ``url`` answers HTTP 200 while ``proc`` runs (RuntimeError when it exits or time runs out).
+    Also used by the guard's load benchmark and tests for the servers they start."""
+    import httpx
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} exited with code {proc.returncode} {hint}".rstrip())
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{name} did not answer within {timeout_s:.0f} s")
+        time.sleep(0.2)
+
+
 @contextmanager
 def llama_server(model: Path, alias: str = "smollm2", n_ctx: int = 2048, timeout_s: float = 180,
                  log: IO[str] | None = None, port: int | None = None) -> Iterator[str]:
     """Yield the server's base URL (``http://127.0.0.1:PORT/v1``); the server is stopped on exit.
     ``port``: a fixed port (e.g. to restart a server with other weights at the same URL); default: a free one."""
-    import httpx
-
     port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", alias,
@@ -34,19 +52,7 @@ def llama_server(model: Path, alias: str = "smollm2", n_ctx: int = 2048, timeout
         stdout=log or subprocess.DEVNULL, stderr=subprocess.STDOUT if log else subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"llama_cpp.server exited with code {proc.returncode} "
-                                   "(is llama-cpp-python[server] installed?)")
-            try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"llama_cpp.server did not answer within {timeout_s:.0f} s")
-            time.sleep(0.5)
+        wait_http(f"{base}/models", proc, timeout_s, "llama_cpp.server", "(is llama-cpp-python[server] installed?)")
         yield base
     finally:
         proc.terminate()
