@@ -43,3 +43,21 @@ def test_serve_rejects_bad_upstream_and_policy(tmp_path: Path) -> None:
     bad.write_text("output:\n  - {check: rate_limit}\n")
     proc = run_cli("guard", "serve", "--upstream", "openai:http://127.0.0.1:9/v1#m", "--policy", str(bad))
     assert proc.returncode == 2 and "guard.yml" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_a_target_as_judge_with_its_latency(llama_server: str, tmp_path: Path) -> None:
+    """Any target can judge output (here SmolLM2 itself, for the mechanics, not for its verdicts); the judge's time
+    is reported per rule in /metrics."""
+    import re
+
+    judge = f"openai:{llama_server}#smollm2"
+    policy = {"fail_mode": "open", "output": [{"check": "harmful", "action": "flag", "judge": judge}]}
+    with gateway(llama_server, tmp_path / "g.db", policy, timeout_s=120) as (base, _), httpx.Client(timeout=180) as c:
+        r = c.post(base + "/v1/chat/completions", json={"messages": [{"role": "user", "content": "Name a fruit."}],
+                                                        "max_tokens": 12, "temperature": 0})
+        assert r.status_code == 200
+        metrics = c.get(base + "/metrics").text
+    count = re.search(r'opentrust_guard_rule_seconds_count\{rule="output\.harmful"\} (\d+)', metrics)
+    total = re.search(r'opentrust_guard_rule_seconds_sum\{rule="output\.harmful"\} ([0-9.]+)', metrics)
+    assert count and count.group(1) == "1" and total and float(total.group(1)) > 0.01  # a model call, not a lookup
