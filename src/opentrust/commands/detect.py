@@ -23,7 +23,8 @@ def detect(
         typer.Option(
             "--input",
             "-i",
-            help='JSONL file: one {"prompt", "response"} object per line (canary lines also need "canary").',
+            help='JSONL file: one {"prompt", "response"} object per line (canary lines also need "canary"; '
+            'prompt_injection and jailbreak read "prompt" or a chat request\'s "messages").',
         ),
     ] = None,
     output: Annotated[
@@ -105,10 +106,10 @@ def detect(
     required = ("canary",) if name == "canary" and not canary else ()
     if evaluate is not None:
         required += ("label",)
-    records = read_records(
-        input or evaluate, required  # type: ignore[arg-type]
-    )  # validates every line before any work (exit 2 names the bad line)
     detector = get_detector(name, **options)
+    records = read_records(
+        input or evaluate, required, input_only=detector.reads_input  # type: ignore[arg-type]
+    )  # validates every line before any work (exit 2 names the bad line)
     console = stderr_console()
     if evaluate is not None:
         from opentrust.detectors.io import evaluate_records

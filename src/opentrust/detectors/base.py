@@ -55,6 +55,8 @@ class Detector:
     positive_label: str = ""
     #: the label for the absence of the property
     negative_label: str = ""
+    #: an input detector judges the request (``prompt`` or chat ``messages``), so its lines need no response
+    reads_input: bool = False
 
     def detect(self, prompt: str, response: str) -> Detection:  # pragma: no cover - interface
         raise NotImplementedError

@@ -192,6 +192,7 @@ class InputDetector(Detector):
     model_name = ""
     positive_label = ""
     negative_label = "benign"
+    reads_input = True
     what = ""
 
     def __init__(self, threshold: float | None = None):

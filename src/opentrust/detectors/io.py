@@ -15,8 +15,9 @@ from opentrust.errors import UserError
 MAX_LINE_BYTES = 10 * 1024 * 1024  # a line larger than this is not a model response
 
 
-def read_records(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
-    """Parse and validate every line; a bad line is a one-line UserError naming its number."""
+def read_records(path: Path, required: tuple[str, ...] = (), input_only: bool = False) -> list[dict[str, Any]]:
+    """Parse and validate every line; a bad line is a one-line UserError naming its number. ``input_only``
+    (an input detector's lines): a ``prompt`` string or a chat ``messages`` list, no response needed."""
     if not path.is_file():
         raise UserError(f"{path}: no such file", 'pass a JSONL file with one {"prompt", "response"} per line')
     records: list[dict[str, Any]] = []
@@ -41,7 +42,13 @@ def read_records(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, A
                     f"{path}:{number}: expected a JSON object, got {type(record).__name__}",
                     'each line must be one JSON object like {"prompt": "…", "response": "…"}',
                 )
-            for field in ("prompt", "response"):
+            if input_only:
+                if not isinstance(record.get("prompt"), str) and not isinstance(record.get("messages"), list):
+                    raise UserError(
+                        f"{path}:{number}: neither a string 'prompt' nor a 'messages' list",
+                        'each line needs "prompt": "…" or a chat request\'s "messages": [{"role": …, "content": …}]',
+                    )
+            for field in () if input_only else ("prompt", "response"):
                 if not isinstance(record.get(field), str):
                     raise UserError(
                         f"{path}:{number}: field {field!r} is missing or not a string",
