@@ -13,7 +13,7 @@ rescaled to [0, 1]) are judged the same way, with a paired test and paired inter
   paired difference over blocks, its upper end taken from the bootstrap with one pseudo-block at each extreme
   difference (+1 and -1) added (a percentile bootstrap cannot see a rare large difference the sample missed:
   in benchmarks/fairness_stats.py, 11 to 32 blocks certified `fair` at a true gap equal to the tolerance in
-  11-36% of runs without the guard, at most 3% with it) — at a Bonferroni level over the pairs and the comparisons,
+  12-37% of runs without the guard, at most 3.5% with it) — at a Bonferroni level over the pairs and the comparisons,
   so that all of them hold together: then the true largest gap lies between the largest lower end of
   |difference| and the largest upper end;
 * **verdict**: ``unfair`` when the adjusted p-value is below alpha *and* the gap's interval lies entirely
