@@ -10,9 +10,9 @@ values) is at least ``THRESHOLD``. Signatures are computed for a whole batch of 
 benchmark compares this with ``datasketch``, which does one row at a time, on the same rows).
 
 Memory is bounded whatever the input size: the first ``MAX_EXACT`` (2.9 million) rows' hashes and the first
-``MAX_NEAR`` (157,000) rows' signatures are indexed, in flat arrays (at most 64 MB for the hashes, 64 MB for the
-LSH buckets, 80 MB for the signatures); later rows are still checked against them, and the result says how many
-were indexed.
+``MAX_NEAR`` (85,000) long rows' signatures are indexed, in flat arrays (at most 64 MB for the hashes, 32 MB for
+the LSH buckets, 44 MB for the signatures); later rows are still checked against them, and the result says how
+many were indexed.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ SHINGLE = 5
 MIN_TOKENS = 8
 THRESHOLD = 0.8
 EXACT_SLOTS = 1 << 22  # open-addressing table: 4M slots x 16 bytes = 64 MB, filled to 70% at most
-BUCKET_SLOTS = 1 << 22  # LSH buckets of every band in one table of the same size
+BUCKET_SLOTS = 1 << 21  # LSH buckets of every band in one table: 2M slots, 32 MB
 MAX_EXACT = int(EXACT_SLOTS * 0.7)
-MAX_NEAR = int(BUCKET_SLOTS * 0.6) // BANDS  # rows whose signatures are kept (64 values x 8 bytes each)
+MAX_NEAR = int(BUCKET_SLOTS * 0.65) // BANDS  # rows whose signatures are kept (64 values x 8 bytes each)
 MAX_EXAMPLES = 10
 BATCH = 1024
 _WS = re.compile(r"\s+")
