@@ -154,7 +154,8 @@ def planted_item(rng: random.Random) -> tuple[str, str, str]:
         v = f"{rng.randint(100, 665)}-{rng.randint(10, 99)}-{rng.randint(1000, 9999)}"
         return kind, f"SSN {v} on the form", v
     if kind == "IP_ADDRESS":
-        v = f"{rng.randint(11, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+        first = rng.choice([n for n in range(11, 224) if n != 127])  # 127/8 is loopback: not anyone's address
+        v = f"{first}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
         return kind, f"logged in from {v} yesterday", v
     skind, text, v = _secret(rng)
     return skind, text, v
