@@ -80,8 +80,12 @@ def test_smollm2_against_gemma_in_chat_and_completion_prompting_and_the_report_i
                              grid_intensity=400)
     specs = ["smollm2", "gemma3-270m", "completion:gemma3-270m"]
     # no system prompt: through the guessed chat format Gemma then stops before its first token (with one, it
-    # continues the format's [INST] <<SYS>> markup instead)
-    doc = run_compare(specs, _suite(tmp_path, 6, 0.7, system=False), options, db=tmp_path / "db")
+    # continues the format's [INST] <<SYS>> markup instead). Greedy answers, so that the 'better' below does not
+    # hang on sampling luck: at temperature 0.7 SmolLM2 answers only about 40% of these right and 'better'
+    # against Gemma's empty answers needs about 6 of the 12 cases (the verdict came out non_inferior in CI).
+    # Greedy, SmolLM2 answers 9 of 12 right here, 3 to spare; both rounds give the same answers, which the
+    # case-clustered test counts as one case each, not two.
+    doc = run_compare(specs, _suite(tmp_path, 12, 0.0, system=False), options, db=tmp_path / "db")
     result = CompareResult.model_validate(doc)
     smol, gemma, plain = result.models
     # what Gemma really produced through the chat format: nothing, and the report says so
@@ -97,8 +101,11 @@ def test_smollm2_against_gemma_in_chat_and_completion_prompting_and_the_report_i
     for m in result.models:
         assert m.memory.peak_rss_mb and m.energy.source == "estimated:cpu-watts"
         assert m.co2.intensity_g_per_kwh == 400 and m.co2.g_per_1k == pytest.approx(m.energy.wh_per_1k * 0.4, rel=1e-3)
-    verdicts = {(p.a, p.b): p.verdict for p in result.pairs}
-    assert verdicts[("smollm2", "gemma3-270m")] == "better"
+    verdicts = {(p.a, p.b): p for p in result.pairs}
+    smol_vs_gemma = verdicts[("smollm2", "gemma3-270m")]
+    assert smol.quality.mean >= 0.5, [c.answers["smollm2"] for c in result.cases]  # the premise: see above
+    assert smol_vs_gemma.verdict == "better", smol_vs_gemma.reason
+    assert smol_vs_gemma.b_only == 0 and smol_vs_gemma.a_only >= 6
     assert result.recommendation.target in specs and result.recommendation.reason
     page_path = tmp_path / "compare.html"
     page_path.write_text(render_html(result))
