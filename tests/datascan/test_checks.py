@@ -168,3 +168,10 @@ def test_a_number_after_a_price_is_still_a_candidate() -> None:
     """Regression (1 GB benchmark): a three-digit run later in the chunk hid a French number written in pairs."""
     text = "call +33 1 49 00 66 19 after lunch, then pay $53,487.38 for order 1234"
     assert [(h.label, h.value) for h in _scan([(0, "t", text)])] == [("PHONE", "+33 1 49 00 66 19")]
+
+
+def test_an_address_that_ends_a_sentence_is_found() -> None:
+    """Found on the held-out PII set (after freezing): an IPv4 address followed by a full stop was missed."""
+    hits = _scan([(0, "t", "Firewall rule allows 172.16.254.3 and denies 192.0.2.200.")])
+    assert [(h.label, h.value) for h in hits] == [("IP_ADDRESS", "172.16.254.3"), ("IP_ADDRESS", "192.0.2.200")]
+    assert _scan([(0, "t", "Release 1.2.3.4.5 is out.")]) == []
