@@ -55,33 +55,29 @@ class IntTable:
         self.keys = array("Q", bytes(8 * slots))
         self.values = array("Q", bytes(8 * slots))
 
+    def _slot(self, key: int) -> int:
+        """Where ``key`` is, or the empty slot where it would go."""
+        keys, mask, i = self.keys, self.mask, key & self.mask
+        while keys[i] and keys[i] != key:
+            i = (i + 1) & mask
+        return i
+
     def get(self, key: int) -> int | None:
-        key = key or 1
-        keys, i = self.keys, key & self.mask
-        while True:
-            k = keys[i]
-            if k == key:
-                return self.values[i]
-            if k == 0:
-                return None
-            i = (i + 1) & self.mask
+        i = self._slot(key or 1)
+        return self.values[i] if self.keys[i] else None
 
     def setdefault(self, key: int, value: int) -> int:
         """The value stored under ``key``, storing ``value`` first when there is none."""
         key = key or 1
-        keys, i = self.keys, key & self.mask
-        while True:
-            k = keys[i]
-            if k == key:
-                return self.values[i]
-            if k == 0:
-                keys[i] = key
-                self.values[i] = value
-                self.size += 1
-                if self.size > 0.7 * (self.mask + 1) and self.mask + 1 < self.max_slots:
-                    self._grow()
-                return value
-            i = (i + 1) & self.mask
+        i = self._slot(key)
+        if self.keys[i]:
+            return self.values[i]
+        self.keys[i] = key
+        self.values[i] = value
+        self.size += 1
+        if self.size > 0.7 * (self.mask + 1) and self.mask + 1 < self.max_slots:
+            self._grow()
+        return value
 
     def _grow(self) -> None:
         old_keys, old_values = self.keys, self.values
