@@ -93,6 +93,7 @@ def test_smollm2_against_gemma_in_chat_and_completion_prompting_and_the_report_i
     assert gemma.latency.no_token == gemma.latency.answers
     assert plain.quality.empty_answers < plain.quality.samples and plain.prompt_mode == "completion"
     assert gemma.fingerprint == plain.fingerprint and gemma.params == plain.params > smol.params
+    assert len(set(result.run_ids.values())) == 3  # one run each, also for the two with the same fingerprint
     assert gemma.chat_template is False and smol.chat_template is True
     from opentrust.compare.report import warnings
 

@@ -132,8 +132,10 @@ def run_compare(specs: list[str], cases: list["CaseSpec"], options: CompareOptio
             owned = spec not in options.backends
             if owned:  # a worker process must not outlive a failed comparison
                 stack.callback(_close_sync, backend)
-            session = stack.enter_context(RunSession(target, "compare", params, store=store, backend=backend,
-                                                     use_cache=options.use_cache, api_key_env=options.api_key_env))
+            # "as": gemma3-270m and completion:gemma3-270m share a fingerprint, and would otherwise share a run
+            session = stack.enter_context(RunSession(target, "compare", {**params, "as": spec}, store=store,
+                                                     backend=backend, use_cache=options.use_cache,
+                                                     api_key_env=options.api_key_env))
             contenders.append(Contender(spec, session, backend, [[] for _ in cases], [[] for _ in cases],
                                         owned=owned))
         doc = asyncio.run(_compare(contenders, cases, options, meter, intensity, progress))
