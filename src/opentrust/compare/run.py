@@ -4,7 +4,8 @@
    through its own ``RunSession`` and the shared sample cache, so what an audit, a test or an earlier comparison
    drew under the same fingerprint, request, seed and provenance is reused, never generated again). After each
    round every unsettled pair is looked at (opentrust.compare.stats, at ``alpha / looks``); a pair whose verdict
-   is settled (better, worse, tied, non-inferior) is frozen, and a model stops drawing once all its pairs are.
+   is settled (better, worse, tied; non-inferior only against ``--reference``) is frozen, and a model stops
+   drawing once all its pairs are.
 2. **Latency and energy** (opentrust.compare.latency): warm-up, idle baseline, randomised blocks.
 3. **Memory** (opentrust.compare.memory): GGUF models run in a worker process whose peak RSS is read.
 4. **Choice** (opentrust.compare.pareto): the Pareto front and the cheapest model that is good enough.
@@ -26,7 +27,9 @@ if TYPE_CHECKING:
     from opentrust.evals.suite import CaseSpec
     from opentrust.session import RunSession
 
-SETTLED = {"better", "worse", "tied", "non_inferior"}
+#: verdicts that decide a pair both ways. non_inferior (a >= b - delta) says nothing about b against a, and the
+#: reference is the best-quality model, known only at the end; so it settles a pair only against --reference
+SETTLED = {"better", "worse", "tied"}
 PROFILES = {"quick": {"rounds": 3, "latency_prompts": 6, "repeats": 3},
             "standard": {"rounds": 5, "latency_prompts": 10, "repeats": 5}}
 
@@ -199,7 +202,8 @@ async def _compare(contenders: list[Contender], cases: list["CaseSpec"], options
             for key, s in zip(pairs, current):
                 if key in frozen:  # a settled pair keeps the verdict it was settled with
                     s.verdict, s.p_adjusted, s.samples_needed, s.reason = decisions[key]
-                elif s.verdict in SETTLED:
+                elif s.verdict in SETTLED or (s.verdict == "non_inferior" and options.reference is not None
+                                              and contenders[key[1]].spec == options.reference):
                     frozen[key] = s
                     decisions[key] = (s.verdict, s.p_adjusted, s.samples_needed, s.reason)
                     settled_at[f"{contenders[key[0]].spec} vs {contenders[key[1]].spec}"] = rnd + 1
