@@ -118,6 +118,32 @@ def _placeholder(value: str) -> bool:
     return bool(_PLACEHOLDER.search(value))
 
 
+_GATES = "_:-./"  # characters rare in prose, tried in this order: one search for one skips every keyword holding it
+
+
+def _keyword_plan(keywords: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The distinct keywords grouped by the first of ``_GATES`` each holds ("" for none): a keyword cannot be in
+    a text that lacks one of its characters, so a group whose gate is absent is skipped with one search."""
+    groups: dict[str, list[str]] = {}
+    for k in dict.fromkeys(keywords):
+        gate = next((c for c in _GATES if c in k), "")
+        groups.setdefault(gate, []).append(k)
+    return tuple((g, tuple(ks)) for g, ks in groups.items())
+
+
+_PLAN = _keyword_plan(k for r in RULES for k in r.keywords)
+
+
+def present_keywords(lower: str, rules: Iterable[Rule] = RULES) -> set[str]:
+    """The keywords of ``rules`` that occur in ``lower`` (lower-cased text), each distinct keyword searched once."""
+    plan = _PLAN if rules is RULES else _keyword_plan(k for r in rules for k in r.keywords)
+    out: set[str] = set()
+    for gate, keys in plan:
+        if not gate or gate in lower:
+            out.update(k for k in keys if k in lower)
+    return out
+
+
 def find_secrets(text: str, rules: Iterable[Rule] = RULES) -> list[SecretMatch]:
     """Every secret in ``text``, in order of position; overlapping matches keep the first rule's (rules are
     ordered from the most specific to the generic assignment)."""
@@ -125,8 +151,10 @@ def find_secrets(text: str, rules: Iterable[Rule] = RULES) -> list[SecretMatch]:
     lower = text.lower()
     found: list[SecretMatch] = []
     taken: list[tuple[int, int]] = []
+    rules = rules if rules is RULES else tuple(rules)
+    present = present_keywords(lower, rules)
     for rule in rules:
-        if not any(k in lower for k in rule.keywords):
+        if present.isdisjoint(rule.keywords):
             continue
         for m in rule.pattern.finditer(text):
             value = m.group("secret")
