@@ -36,18 +36,20 @@ SEP = "\n\x00\n"  # between packed fields: no personal-data or secret pattern ma
 CHUNK_CHARS = 45_000  # below find_pii's and find_secrets' own caps
 PII_CHUNK = 49_000
 # Where personal data could be, found with C-speed scans of a one-byte-per-character mask of the text (ASCII
-# digits -> "0", capitals -> "A", lower-case letters -> "a", "@", ":" and " " kept, everything else "."), each scan a
-# simple pattern that sre runs fast (an alternation of them is several times slower): "@" (e-mail), a colon group
-# (IPv6: "::" or ":" then at most four hex-like characters and another ":", so "at 18:08" is not one), "AA0"/"AA 0"
-# (IBAN and UK NINO prefixes), and runs of digits, spaces and punctuation, kept only when a run of seven or more
-# close digits that is not a date, or a dotted quad, is really there (so years, prices and order numbers cost one
-# small regex).
+# digits -> "0", capitals -> "A", lower-case letters -> "a", "@", ":" and " " kept, the other separators a phone
+# number may hold -> ".", any other character -> ","), each scan a simple pattern that sre runs fast (an
+# alternation of them is several times slower): "@" (e-mail), a colon group (IPv6: "::" or ":" then at most four
+# hex-like characters and another ":", so "at 18:08" is not one), "AA0"/"AA 0" (IBAN and UK NINO prefixes), and
+# runs of digits and separators seven long, kept only when a run of seven or more close digits that is not a date,
+# or a dotted quad, is really there (so years, prices and order numbers cost nothing or one small regex).
+_SEPARATORS = frozenset(map(ord, " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0().+/-"))  # _SEVEN's [\s().+/-] (Latin-1)
 _MASK = bytes(
     ord("0") if chr(i).isdigit() and i < 128 else ord("A") if 65 <= i <= 90 else ord("a") if 97 <= i <= 122
-    else i if i in (64, 58, 32) else 46
-    for i in range(256))
+    else i if i in (64, 58, 32) else 46 if i in _SEPARATORS or i == 63 else 44  # 63: "?", what any non-Latin-1
+    for i in range(256))                                                 # character (a thin space…) encodes to
 _MASK_CUES = (re.compile(rb"@"), re.compile(rb":[0.aA]{0,4}:"), re.compile(rb"AA ?0"))
-_MASK_NUMBERS = re.compile(rb"0[ .0]{6,}")  # a superset of _SEVEN's matches (its separators map to " " or ".")
+_MASK_NUMBERS = re.compile(rb"0[ .0]{5,}0")  # a superset of _SEVEN's matches
+_MASK_DATE = re.compile(rb"0000\.00?\.00?|00?\.00?\.0000")
 _SEVEN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6,}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")
 _PAD = 120  # characters of context either side of a candidate
@@ -180,6 +182,7 @@ def _windows(text: str) -> list[tuple[int, int]]:
 
 
 _HONORIFICS = ("Mr", "Ms", "Dr", "Prof", "Miss", "Mx")
+_NAME_CUE = {w: re.compile(w + r"\s*[:=]") for w in ("name", "Name")}  # literal prefix: sre searches it fast
 
 
 def _pattern_windows(text: str) -> list[tuple[int, int]]:
@@ -204,8 +207,9 @@ def _pattern_windows(text: str) -> list[tuple[int, int]]:
             i = text.find(cue, end)
     for h in _HONORIFICS:
         every(text, h, 80)
-    every(text, "name", 80)
-    every(text, "Name", 80)
+    for cue in ("name", "Name"):  # only a label ("name:", "Name =") can start a name: the word alone is common
+        for m in _NAME_CUE[cue].finditer(text):
+            spans.append((max(0, m.start() - 80), min(n, m.start() + 80)))
     every(text.encode("latin-1", "replace").translate(_MASK), b"0 A", 80)  # "221B Baker Street", "10 Downing St"
     spans.sort()
     out: list[tuple[int, int]] = []
@@ -225,6 +229,8 @@ def _candidates(text: str) -> list[int]:
         g = m.group()
         if b"000" not in g and b"00.00" not in g and b"00 00" not in g:
             continue  # single digits between dots ("version 1.2.3.4") are not read as an address
+        if len(g) <= 10 and _MASK_DATE.fullmatch(g) and _DATE.fullmatch(text, m.start(), m.end()):
+            continue  # a date alone
         for s in _SEVEN.finditer(text, max(0, m.start() - 1), m.end() + 1):
             if not _DATE.fullmatch(s.group(0)):
                 found.extend(range(s.start(), s.end(), 100))  # a long run of numbers gets a window per 100
