@@ -32,6 +32,10 @@ class Rule:
     pattern: re.Pattern[str]
     entropy: float = 0.0  # minimum Shannon entropy (bits/char) of the secret group
     min_len: int = 0
+    #: lower-case words one of which every match of ``pattern`` starts with (optional): in ASCII text the pattern
+    #: is then tried only where one occurs (``pattern.match`` there gives what ``finditer`` would), not at every
+    #: position — the generic assignment's case-insensitive alternation is slow to scan a long text with
+    heads: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -50,8 +54,9 @@ def shannon_entropy(value: str) -> float:
 
 
 def _rule(rule_id: str, description: str, keywords: str, pattern: str, entropy: float = 0.0,
-          min_len: int = 0, flags: int = 0) -> Rule:
-    return Rule(rule_id, description, tuple(keywords.split()), re.compile(pattern, flags), entropy, min_len)
+          min_len: int = 0, flags: int = 0, heads: str = "") -> Rule:
+    return Rule(rule_id, description, tuple(keywords.split()), re.compile(pattern, flags), entropy, min_len,
+                tuple(heads.split()))
 
 
 _B = r"(?<![A-Za-z0-9_\-])"  # token boundary before a provider token
@@ -67,7 +72,7 @@ RULES: tuple[Rule, ...] = (
           _B + r"(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})" + _E),
     _rule("aws_secret_access_key", "AWS secret access key in an assignment", "aws",
           r"(?i)aws.{0,20}?(?:secret|key).{0,20}?" + _ASSIGN + r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
-          entropy=3.5),
+          entropy=3.5, heads="aws"),
     _rule("github_token", "GitHub token (personal, OAuth, app, refresh)", "ghp_ gho_ ghu_ ghs_ ghr_",
           _B + r"(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255})" + _E),
     _rule("github_fine_grained_pat", "GitHub fine-grained personal access token", "github_pat_",
@@ -105,7 +110,8 @@ RULES: tuple[Rule, ...] = (
           "private_key credential",
           r"(?i)(?:password|passwd|pwd|secret|token|api[_\-]?key|access[_\-]?key|auth[_\-]?key|client[_\-]?secret"
           r"|private[_\-]?key|credentials?)[A-Za-z0-9_\-]{0,20}" + _ASSIGN +
-          r"(?P<secret>[A-Za-z0-9_\-+/=.!@#$%^&*~]{12,200})(?=[\"'\s,;)}\]]|$)", entropy=3.5, min_len=12),
+          r"(?P<secret>[A-Za-z0-9_\-+/=.!@#$%^&*~]{12,200})(?=[\"'\s,;)}\]]|$)", entropy=3.5, min_len=12,
+          heads="passw pwd secret token api access auth client private credential"),
 )
 
 _PLACEHOLDER = re.compile(
@@ -153,10 +159,11 @@ def find_secrets(text: str, rules: Iterable[Rule] = RULES) -> list[SecretMatch]:
     taken: list[tuple[int, int]] = []
     rules = rules if rules is RULES else tuple(rules)
     present = present_keywords(lower, rules)
+    ascii_text = text.isascii()  # then ``lower`` has the same offsets and (?i) matches only ASCII case pairs
     for rule in rules:
         if present.isdisjoint(rule.keywords):
             continue
-        for m in rule.pattern.finditer(text):
+        for m in (_matches_at_heads(rule, text, lower) if rule.heads and ascii_text else rule.pattern.finditer(text)):
             value = m.group("secret")
             start = m.start("secret")
             end = start + len(value)
@@ -169,6 +176,25 @@ def find_secrets(text: str, rules: Iterable[Rule] = RULES) -> list[SecretMatch]:
             taken.append((start, end))
             found.append(SecretMatch(rule.id, value, start))
     return sorted(found, key=lambda s: s.start)
+
+
+def _matches_at_heads(rule: Rule, text: str, lower: str) -> Iterable[re.Match[str]]:
+    """What ``rule.pattern.finditer(text)`` yields, trying the pattern only where one of ``rule.heads`` starts
+    (every match starts with one; finditer tries positions left to right and resumes after each match)."""
+    starts: set[int] = set()
+    for head in rule.heads:
+        i = lower.find(head)
+        while i >= 0:
+            starts.add(i)
+            i = lower.find(head, i + 1)
+    resume = 0
+    for i in sorted(starts):
+        if i < resume:
+            continue
+        m = rule.pattern.match(text, i)
+        if m:
+            yield m
+            resume = max(m.end(), i + 1)
 
 
 class SecretsDetector(Detector):
