@@ -108,8 +108,8 @@ def detect(
         required += ("label",)
     detector = get_detector(name, **options)
     records = read_records(
-        input or evaluate, required, input_only=detector.reads_input  # type: ignore[arg-type]
-    )  # validates every line before any work (exit 2 names the bad line)
+        input or evaluate, required, input_only=getattr(detector, "reads_input", False)  # type: ignore[arg-type]
+    )  # validates every line before any work (exit 2 names the bad line); a plugin's detector may not subclass ours
     console = stderr_console()
     if evaluate is not None:
         from opentrust.detectors.io import evaluate_records
