@@ -137,3 +137,14 @@ def test_html_on_stdout(tmp_path: Path, suite: Path) -> None:
     r = run_cli("compare", "fake:coin=0.9", "fake:coin=0.2", str(suite), "--format", "html", "--db", str(tmp_path / "db"))
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("<!DOCTYPE html>") and "Recommendation: fake:coin=0.9" in r.stdout
+
+
+@pytest.mark.parametrize("command", ["compare", "test"])
+def test_one_case_id_in_two_suites_is_one_line_and_exit_2(tmp_path: Path, suite: Path, command: str) -> None:
+    """Cases are cached and paired by id: a second suite reusing an id is refused, by compare and test alike."""
+    other = tmp_path / "other.yaml"
+    other.write_text(suite.read_text())
+    args = ["fake:coin=0.9", "fake:coin=0.2"] if command == "compare" else ["--model", "fake:coin=0.9"]
+    r = run_cli(command, *args, str(suite), str(other), "--db", str(tmp_path / "db"))
+    assert r.returncode == 2, r.stderr
+    assert "appears in more than one suite" in r.stderr and len(r.stderr.strip().splitlines()) == 1

@@ -48,7 +48,7 @@ def test(
     """
 
     from opentrust.errors import UserError
-    from opentrust.evals.suite import builtin_suite_paths, load_suite
+    from opentrust.evals.suite import builtin_suite_paths, load_suite, require_unique_ids
 
     from opentrust.plugins import reporters
 
@@ -63,10 +63,7 @@ def test(
     cases = []
     for p in paths:
         cases.extend(load_suite(p).select(tags).cases)
-    ids = [c.id for c in cases]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise UserError(f"case id {dupes[0]!r} appears in more than one suite", "give cases unique ids")
+    require_unique_ids(cases)
     if not cases:
         raise UserError("no case matches the selection", "check the -k tags")
 

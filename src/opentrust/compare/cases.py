@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 
 def select_cases(suites: list[str | Path], builtin: bool, profile: str) -> list["CaseSpec"]:
-    from opentrust.evals.suite import builtin_suite_paths, load_suite
+    from opentrust.evals.suite import builtin_suite_paths, load_suite, require_unique_ids
 
     builtins = [c for p in builtin_suite_paths() for c in load_suite(p).cases]
     cases: list["CaseSpec"] = []
@@ -28,10 +28,7 @@ def select_cases(suites: list[str | Path], builtin: bool, profile: str) -> list[
         cases.extend(builtins)
     elif not suites:
         cases = [c for c in builtins if "quick" in c.tags] if profile == "quick" else builtins
-    ids = [c.id for c in cases]
-    dupes = sorted({i for i in ids if ids.count(i) > 1})
-    if dupes:
-        raise UserError(f"case id {dupes[0]!r} appears in more than one suite", "give cases unique ids")
+    require_unique_ids(cases)
     if not cases:
         raise UserError("no case to compare on", "the suites hold no case")
     return cases

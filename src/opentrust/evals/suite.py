@@ -199,6 +199,15 @@ def load_suites(paths: list[str | Path]) -> list[Suite]:
     return [load_suite(p) for p in paths]
 
 
+def require_unique_ids(cases: list[CaseSpec]) -> None:
+    """Cases from several suites are run (and cached, and paired) by id: two with one id would collide."""
+    seen: set[str] = set()
+    for c in cases:
+        if c.id in seen:
+            raise UserError(f"case id {c.id!r} appears in more than one suite", "give cases unique ids")
+        seen.add(c.id)
+
+
 def builtin_suite_paths() -> list[Path]:
     return sorted((Path(__file__).parent / "suites").glob("*.yaml"))
 
