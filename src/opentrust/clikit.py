@@ -72,6 +72,27 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def emit_result(result: Any, formats: dict[str, Callable[[Any], str]], fmt: str, out: Optional[Path],
+                junit: Optional[Path], show: Callable[[Any], None]) -> None:
+    """The --format / --out / --junit contract of the result commands: the file gets ``fmt`` (JSON when the
+    format is the table), JUnit goes to its own file, and the table is printed by ``show(console)`` on stdout
+    for --format table, else on stderr beside the document on stdout."""
+    from opentrust.report.jsonout import atomic_write
+
+    text = formats["json" if fmt == "table" else fmt](result)
+    if out:
+        atomic_write(out, text)
+    if junit:
+        atomic_write(junit, formats["junit"](result))
+    if fmt == "table":
+        from rich.console import Console
+
+        show(Console())
+    else:
+        typer.echo(text, nl=False)
+        show(stderr_console())
+
+
 def stderr_console() -> Any:
     from rich.console import Console
 

@@ -8,8 +8,8 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import (ApiKeyEnvOption, DbOption, ModelIdOption, guarded, progress_display, split_list,
-                              stderr_console)
+from opentrust.clikit import (ApiKeyEnvOption, DbOption, ModelIdOption, emit_result, guarded, progress_display,
+                              split_list, stderr_console)
 
 
 def register(app: typer.Typer) -> None:
@@ -71,7 +71,6 @@ def fairness(
         raise UserError("nothing left to run after --attributes", "check --attributes")
 
     from opentrust.fairness.report import failed, print_table
-    from opentrust.report.jsonout import atomic_write
 
     console = stderr_console()
     with progress_display(console) as progress:
@@ -80,16 +79,5 @@ def fairness(
     if run.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
     result = run.result
-    text = formats["json" if fmt == "table" else fmt](result)
-    if out:
-        atomic_write(out, text)
-    if junit:
-        atomic_write(junit, formats["junit"](result))
-    if fmt == "table":
-        from rich.console import Console
-
-        print_table(result, Console(), threshold)
-    else:
-        typer.echo(text, nl=False)
-        print_table(result, console, threshold)
+    emit_result(result, formats, fmt, out, junit, lambda c: print_table(result, c, threshold))
     raise typer.Exit(1 if failed(result, threshold) else 0)

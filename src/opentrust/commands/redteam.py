@@ -8,8 +8,8 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import (ApiKeyEnvOption, DbOption, FailOnOption, ModelIdOption, guarded, progress_display,
-                              split_list, stderr_console)
+from opentrust.clikit import (ApiKeyEnvOption, DbOption, FailOnOption, ModelIdOption, emit_result, guarded,
+                              progress_display, split_list, stderr_console)
 
 
 def register(app: typer.Typer) -> None:
@@ -93,18 +93,5 @@ def redteam(
                               judge_format=judge_format)
     if result.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
-    from opentrust.report.jsonout import atomic_write
-
-    text = formats["json" if fmt == "table" else fmt](result)
-    if out:
-        atomic_write(out, text)
-    if junit:
-        atomic_write(junit, formats["junit"](result))
-    if fmt == "table":
-        from rich.console import Console
-
-        print_table(result, Console(), threshold)
-    else:
-        typer.echo(text, nl=False)
-        print_table(result, console, threshold)
+    emit_result(result, formats, fmt, out, junit, lambda c: print_table(result, c, threshold))
     raise typer.Exit(1 if result.failed(threshold) else 0)
