@@ -72,18 +72,27 @@ def guarded(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def write_output(path: Path, text: str, option: str = "--out") -> None:
+    """Write a result file atomically; an unwritable path is the user's one-line error, not a traceback."""
+    from opentrust.errors import UserError
+    from opentrust.report.jsonout import atomic_write
+
+    try:
+        atomic_write(path, text)
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc}", f"pass a writable path with {option}") from None
+
+
 def emit_result(result: Any, formats: dict[str, Callable[[Any], str]], fmt: str, out: Optional[Path],
                 junit: Optional[Path], show: Callable[[Any], None]) -> None:
     """The --format / --out / --junit contract of the result commands: the file gets ``fmt`` (JSON when the
     format is the table), JUnit goes to its own file, and the table is printed by ``show(console)`` on stdout
     for --format table, else on stderr beside the document on stdout."""
-    from opentrust.report.jsonout import atomic_write
-
     text = formats["json" if fmt == "table" else fmt](result)
     if out:
-        atomic_write(out, text)
+        write_output(out, text, "--out")
     if junit:
-        atomic_write(junit, formats["junit"](result))
+        write_output(junit, formats["junit"](result), "--junit")
     if fmt == "table":
         from rich.console import Console
 

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, DbOption, guarded
+from opentrust.clikit import ApiKeyEnvOption, DbOption, guarded, write_output
 
 
 def register(app: typer.Typer) -> None:
@@ -44,12 +44,7 @@ def diff(
     result = diff_reports(load_side(old, db, api_key_env), load_side(new, db, api_key_env), timings=timings)
     text = result.model_dump_json(indent=2) + "\n"
     if out is not None:
-        from opentrust.report.jsonout import atomic_write
-
-        try:
-            atomic_write(out, text)
-        except OSError as exc:
-            raise UserError(f"cannot write {out}: {exc}", "pass a writable path with --out") from None
+        write_output(out, text)
     if fmt == "json":
         typer.echo(text, nl=False)
     else:

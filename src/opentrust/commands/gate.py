@@ -8,7 +8,7 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import DbOption, guarded
+from opentrust.clikit import DbOption, guarded, write_output
 
 
 def register(app: typer.Typer) -> None:
@@ -49,12 +49,7 @@ def gate(
     result = gate_files(policy, list(reports or []), db=db, record=not no_record)
     text = formats["json" if fmt == "table" else fmt](result)
     if out is not None:
-        from opentrust.report.jsonout import atomic_write
-
-        try:
-            atomic_write(out, text)
-        except OSError as exc:
-            raise UserError(f"cannot write {out}: {exc}", "pass a writable path with --out") from None
+        write_output(out, text)
     if fmt == "table":
         from rich.console import Console
 
