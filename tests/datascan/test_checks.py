@@ -175,3 +175,46 @@ def test_an_address_that_ends_a_sentence_is_found() -> None:
     hits = _scan([(0, "t", "Firewall rule allows 172.16.254.3 and denies 192.0.2.200.")])
     assert [(h.label, h.value) for h in hits] == [("IP_ADDRESS", "172.16.254.3"), ("IP_ADDRESS", "192.0.2.200")]
     assert _scan([(0, "t", "Release 1.2.3.4.5 is out.")]) == []
+
+
+def test_a_record_id_is_not_a_phone_number_but_the_same_digits_elsewhere_are() -> None:
+    """libphonenumber accepts ids such as "13-109998" as valid numbers (~19,900 false phones on the 1 GB bench
+    corpus's id column): a bare digit run in an identifier field is not read as a phone; the same run in prose
+    or in a "phone" field still is."""
+    from opentrust.datascan.textscan import id_field
+    from opentrust.detectors.pii import find_pii
+
+    assert [m.kind for m in find_pii("13-109998")] == ["phone"]  # the premise: libphonenumber takes it
+    hits = _scan([(0, "id", "13-109998"), (0, "meta.doc_id", "13-109998"), (0, "userId", "13-109998"),
+                  (1, "text", "ref 13-109998 ok"), (2, "phone", "13-109998"),
+                  (3, "id", "+44 20 7946 0958"), (4, "id", "maria.keller@example.org")])
+    assert [(h.row, h.field, h.label) for h in hits] == [(1, "text", "PHONE"), (2, "phone", "PHONE"),
+                                                        (3, "id", "PHONE"), (4, "id", "EMAIL")]
+    assert [n for n in ("id", "user_id", "docId", "uuid", "ids[3]", "paid", "valid", "video", "text")
+            if id_field(n)] == ["id", "user_id", "docId", "uuid", "ids[3]"]
+
+
+def test_a_dotted_quad_is_never_a_phone_number() -> None:
+    """Four dot-separated groups of 1-3 digits that are not an IPv4 address (libphonenumber takes about one in
+    twenty as valid numbers) are not phones; dotted phone numbers of other shapes still are."""
+    from opentrust.detectors.pii import find_pii
+
+    assert find_pii("from 185.881.93.817 and 780.785.2.712") == []
+    assert [m.value for m in find_pii("call 415.555.2671 or 01.42.68.53.00")] == ["415.555.2671", "01.42.68.53.00"]
+
+
+def test_the_keyword_prefilter_is_the_same_with_and_without_re2() -> None:
+    """The secrets keywords are found in one RE2 set pass when google-re2 is installed; the pure-Python fallback
+    (one search per keyword) finds the same ones."""
+    from opentrust.detectors import secrets
+
+    texts = [CLEAN.lower(), "export gh=ghp_abc; aws key akia…; postgres://u:p@h", "sk-ant- xoxb- hooks.slack.com "
+             "password token sg. hf_ npm_ eyj accountkey aiza", "ÄWS Straße password ☃ private key", ""]
+    assert secrets._SET is not None  # google-re2 is a dependency
+    fast = [secrets.present_keywords(t) for t in texts]
+    saved, secrets._SET = secrets._SET, None
+    try:
+        slow = [secrets.present_keywords(t) for t in texts]
+    finally:
+        secrets._SET = saved
+    assert fast == slow and fast[0] == set() and {"ghp_", "akia", "aws", "://"} <= fast[1]

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
-from opentrust.detectors.pii import PATTERN_PLACEHOLDERS, PLACEHOLDERS, find_patterns, find_pii
+from opentrust.detectors.pii import KINDS, PATTERN_PLACEHOLDERS, PLACEHOLDERS, find_patterns, find_pii
 from opentrust.detectors.secrets import find_secrets
 
 #: the entity name in data-scan output of each ``find_pii`` kind
@@ -52,6 +52,13 @@ _MASK_NUMBERS = re.compile(rb"0[ .0]{5,}0")  # a superset of _SEVEN's matches
 _MASK_DATE = re.compile(rb"0000\.00?\.00?|00?\.00?\.0000")
 _SEVEN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6,}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")
+#: identifier fields ("id", "user_id", "docId", "uuid", "key", "row"…, the last part of a nested name): a bare digit
+#: run there ("13-104522", "DOC-2024-0001": digits with '-', '_', '.', '/', ':' and at most a short letter prefix, no
+#: space, '+' or parenthesis) is a record id, not a phone number — libphonenumber accepts many such runs as valid
+_ID_NAMES = frozenset("id ids uuid guid idx index key pk rowid row hash checksum sha sha1 sha256 md5".split())
+_ID_FIELD = re.compile(r"(?:^|[^A-Za-z0-9])[A-Za-z0-9]*(?:[_\- ](?:id|ID|Id)|[a-z0-9](?:Id|ID))$")
+_BARE_ID = re.compile(r"[A-Za-z]{0,12}[-_#:/.]?\d[\d_./:-]*")
+_NO_PHONE = tuple(k for k in KINDS if k != "phone")
 _PAD = 120  # characters of context either side of a candidate
 _QUIET = re.compile(r"\s(?=\D{0,3}(?:\s|$))|\n")  # a gap with no digit close after it: a safe window edge
 
@@ -76,6 +83,15 @@ class _Segment:
     field: str
     start: int  # where the field's text starts in the chunk
     end: int
+    no_phone: bool = False  # a bare digit run in an identifier field: no phone number is looked for in it
+
+
+def id_field(name: str) -> bool:
+    """Whether a field named ``name`` holds identifiers (judged by its last part: ``meta.doc_id`` -> ``doc_id``)."""
+    last = re.split(r"[.\]\[]", name.rstrip("]"))[-1] if name else ""
+    if "[" in name and name.endswith("]"):
+        last = re.split(r"[.\[]", name[: name.rfind("[")])[-1]
+    return last.lower() in _ID_NAMES or bool(_ID_FIELD.search(last))
 
 
 class TextScanner:
@@ -89,6 +105,7 @@ class TextScanner:
         self._segments: list[_Segment] = []
         self._size = 0
         self.chars = 0
+        self._id_fields: dict[str, bool] = {}
 
     def add(self, row: int, field: str, text: str) -> list[Hit]:
         """Queue one field; returns the hits of a chunk when it fills (else [])."""
@@ -110,7 +127,11 @@ class TextScanner:
             hits.extend(self.flush())
         start = self._size
         self._parts.append(text)
-        self._segments.append(_Segment(row, field, start, start + len(text)))
+        is_id = self._id_fields.get(field)
+        if is_id is None:
+            is_id = self._id_fields[field] = id_field(field)
+        self._segments.append(_Segment(row, field, start, start + len(text),
+                                       is_id and len(text) <= 64 and _BARE_ID.fullmatch(text) is not None))
         self._size += len(text) + len(SEP)
         return hits
 
@@ -125,9 +146,13 @@ class TextScanner:
     # -- one chunk -----------------------------------------------------------------------------------------
     def _scan(self, text: str, segments: list[_Segment]) -> list[Hit]:
         found: list[tuple[str, str, int, int, str]] = []  # (category, label, start, end, value) in chunk
+        starts = [s.start for s in segments]
         if self.pii:
             for a, b in _windows(text):
-                for m in find_pii(text[a:b], self.regions):
+                if b <= a:
+                    continue
+                seg = segments[max(0, bisect.bisect_right(starts, b - 1) - 1)]  # a window never crosses a field
+                for m in find_pii(text[a:b], self.regions, _NO_PHONE if seg.no_phone else None):
                     found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), a + m.start, a + m.end, m.value))
             for a, b in _pattern_windows(text):  # URLs, street addresses, names after an honorific (pattern only)
                 for m in find_patterns(text[a:b]):
@@ -138,7 +163,6 @@ class TextScanner:
         if not found:
             return []
         found = _dedupe(found)
-        starts = [s.start for s in segments]
         hits: list[Hit] = []
         for k, (category, label, a, b, value) in enumerate(found):
             i = bisect.bisect_right(starts, a) - 1
@@ -181,8 +205,20 @@ def _windows(text: str) -> list[tuple[int, int]]:
     return out
 
 
-_HONORIFICS = ("Mr", "Ms", "Dr", "Prof", "Miss", "Mx")
-_NAME_CUE = {w: re.compile(w + r"\s*[:=]") for w in ("name", "Name")}  # literal prefix: sre searches it fast
+def _fast_compile(pattern: str) -> Any:
+    """``pattern`` compiled by RE2 (``google-re2``: one linear pass however many alternatives) when installed,
+    else by ``re`` (the same syntax, the same matches, slower on alternations)."""
+    try:
+        import re2
+    except ImportError:
+        return re.compile(pattern)
+    return re2.compile(pattern)
+
+
+# The pattern recognisers' cues in one pass: a URL's scheme or "www.", an honorific, a "name:" / "Name =" label
+# (the word alone is common), a digit, a space and a capital ("221B Baker Street", "10 Downing St").
+_PATTERN_CUES = _fast_compile(r"(://|www\.|WWW\.)|Mr|Ms|Dr|Prof|Miss|Mx|[Nn]ame\s*[:=]|[0-9] [A-Z]")
+_NOT_SPACE = re.compile(r"\S{0,2000}")
 
 
 def _pattern_windows(text: str) -> list[tuple[int, int]]:
@@ -190,27 +226,12 @@ def _pattern_windows(text: str) -> list[tuple[int, int]]:
     whitespace (up to 2,000 characters) so a long URL is read whole."""
     n = len(text)
     spans: list[tuple[int, int]] = []
-
-    def every(haystack: Any, needle: Any, width: int) -> None:
-        i = haystack.find(needle)
-        while i >= 0:
-            spans.append((max(0, i - 80), min(n, i + width)))
-            i = haystack.find(needle, i + len(needle))
-
-    for cue in ("://", "www.", "WWW."):
-        i = text.find(cue)
-        while i >= 0:
-            end = i
-            while end < n and end - i < 2000 and not text[end].isspace():
-                end += 1
-            spans.append((max(0, i - 12), end))
-            i = text.find(cue, end)
-    for h in _HONORIFICS:
-        every(text, h, 80)
-    for cue in ("name", "Name"):  # only a label ("name:", "Name =") can start a name: the word alone is common
-        for m in _NAME_CUE[cue].finditer(text):
-            spans.append((max(0, m.start() - 80), min(n, m.start() + 80)))
-    every(text.encode("latin-1", "replace").translate(_MASK), b"0 A", 80)  # "221B Baker Street", "10 Downing St"
+    for m in _PATTERN_CUES.finditer(text):
+        i = m.start()
+        if m.group(1):  # a URL: read to its end
+            spans.append((max(0, i - 12), _NOT_SPACE.match(text, i).end()))
+        else:  # 80 characters each side (past the cue's end: a cue inside this one's match is covered too)
+            spans.append((max(0, i - 80), min(n, m.end() + 80)))
     spans.sort()
     out: list[tuple[int, int]] = []
     for a, b in spans:  # (no pattern crosses the NUL line between fields, so windows may)

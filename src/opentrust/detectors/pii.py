@@ -160,13 +160,16 @@ def find_pii(text: str, regions: Iterable[str] = ("US", "GB", "DE", "FR"),
                 piece, region, leniency=phonenumbers.Leniency.VALID, max_tries=200
             ):
                 start = a + pm.start
-                if start in seen or any(x <= start < y for x, y in taken):
+                if start in seen or any(x <= start < y for x, y in taken) or _DOTTED_QUAD.fullmatch(pm.raw_string):
                     continue
                 seen.add(start)
                 found.append(PIIMatch("phone", pm.raw_string, start))
     return sorted((p for p in found if p.kind in want), key=lambda p: p.start)
 
 
+#: four dot-separated groups of one to three digits: an address-like or version number, never written as a phone
+#: number (libphonenumber accepts about one in twenty such quads that are not IPv4 addresses, e.g. 185.881.93.817)
+_DOTTED_QUAD = re.compile(r"\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _PHONE_RUN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6,}")  # seven or more digits close together
 _DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")  # 2024-01-05, 05/01/2024
 

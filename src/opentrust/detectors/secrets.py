@@ -17,7 +17,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 
 from opentrust.detectors.base import Detection, Detector, Span
 
@@ -33,8 +33,9 @@ class Rule:
     entropy: float = 0.0  # minimum Shannon entropy (bits/char) of the secret group
     min_len: int = 0
     #: lower-case words one of which every match of ``pattern`` starts with (optional): in ASCII text the pattern
-    #: is then tried only where one occurs (``pattern.match`` there gives what ``finditer`` would), not at every
-    #: position — the generic assignment's case-insensitive alternation is slow to scan a long text with
+    #: is then tried only where one occurs (``pattern.match`` there gives what ``finditer`` would; lookbehinds and
+    #: ``\b`` still see the character before), not at every position — a pattern that starts with a lookbehind or
+    #: a case-insensitive alternation is tried at each of a 45k-character text's positions (1-4 ms) otherwise
     heads: tuple[str, ...] = ()
 
 
@@ -69,42 +70,47 @@ RULES: tuple[Rule, ...] = (
           r"(?P<secret>-----BEGIN[ A-Z0-9]{0,20} PRIVATE KEY(?: BLOCK)?-----[\s\S]{0,8000}?"
           r"(?:-----END[ A-Z0-9]{0,20} PRIVATE KEY(?: BLOCK)?-----|$))"),
     _rule("aws_access_key_id", "AWS access key id", "akia asia abia acca",
-          _B + r"(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})" + _E),
+          _B + r"(?P<secret>(?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})" + _E, heads="akia asia abia acca"),
     _rule("aws_secret_access_key", "AWS secret access key in an assignment", "aws",
           r"(?i)aws.{0,20}?(?:secret|key).{0,20}?" + _ASSIGN + r"(?P<secret>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+])",
           entropy=3.5, heads="aws"),
     _rule("github_token", "GitHub token (personal, OAuth, app, refresh)", "ghp_ gho_ ghu_ ghs_ ghr_",
-          _B + r"(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255})" + _E),
+          _B + r"(?P<secret>gh[pousr]_[A-Za-z0-9]{36,255})" + _E, heads="gh"),
     _rule("github_fine_grained_pat", "GitHub fine-grained personal access token", "github_pat_",
-          _B + r"(?P<secret>github_pat_[A-Za-z0-9_]{82})" + _E),
+          _B + r"(?P<secret>github_pat_[A-Za-z0-9_]{82})" + _E, heads="github_pat_"),
     _rule("gitlab_token", "GitLab personal, project or runner token", "glpat- glptt- glrt-",
-          _B + r"(?P<secret>gl(?:pat|ptt|rt)-[A-Za-z0-9_\-]{20,40})" + _E),
+          _B + r"(?P<secret>gl(?:pat|ptt|rt)-[A-Za-z0-9_\-]{20,40})" + _E, heads="gl"),
     _rule("slack_token", "Slack bot, user, app or refresh token", "xoxb- xoxp- xoxa- xoxr- xoxs- xoxe",
-          _B + r"(?P<secret>xox(?:[bpars]|e(?:\.xox[bp])?)-[0-9A-Za-z\-]{10,200})" + _E),
+          _B + r"(?P<secret>xox(?:[bpars]|e(?:\.xox[bp])?)-[0-9A-Za-z\-]{10,200})" + _E, heads="xox"),
     _rule("slack_webhook", "Slack incoming webhook URL", "hooks.slack.com",
           r"(?P<secret>https://hooks\.slack\.com/(?:services|workflows)/[A-Za-z0-9+/]{20,100})"),
     _rule("stripe_key", "Stripe secret or restricted key", "sk_live_ rk_live_ sk_test_ rk_test_",
-          _B + r"(?P<secret>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,99})" + _E),
-    _rule("google_api_key", "Google API key", "aiza", _B + r"(?P<secret>AIza[0-9A-Za-z_\-]{35})" + _E),
+          _B + r"(?P<secret>(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{20,99})" + _E, heads="sk_ rk_"),
+    _rule("google_api_key", "Google API key", "aiza", _B + r"(?P<secret>AIza[0-9A-Za-z_\-]{35})" + _E,
+          heads="aiza"),
     _rule("openai_api_key", "OpenAI API key", "sk-",
           _B + r"(?P<secret>sk-(?:proj-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,200}T3BlbkFJ[A-Za-z0-9_\-]{20,200}"
-          r"|sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,200})" + _E),
+          r"|sk-(?:proj|svcacct|admin)-[A-Za-z0-9_\-]{40,200})" + _E, heads="sk-"),
     _rule("anthropic_api_key", "Anthropic API key", "sk-ant-",
-          _B + r"(?P<secret>sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{80,120})" + _E),
+          _B + r"(?P<secret>sk-ant-(?:api|admin)\d{2}-[A-Za-z0-9_\-]{80,120})" + _E, heads="sk-ant-"),
     _rule("huggingface_token", "Hugging Face access token", "hf_",
-          _B + r"(?P<secret>hf_[A-Za-z]{34})" + _E, entropy=3.0),
-    _rule("npm_token", "npm access token", "npm_", _B + r"(?P<secret>npm_[A-Za-z0-9]{36})" + _E, entropy=3.0),
+          _B + r"(?P<secret>hf_[A-Za-z]{34})" + _E, entropy=3.0, heads="hf_"),
+    _rule("npm_token", "npm access token", "npm_", _B + r"(?P<secret>npm_[A-Za-z0-9]{36})" + _E, entropy=3.0,
+          heads="npm_"),
     _rule("pypi_token", "PyPI upload token", "pypi-ageichlwas5vcmc",
-          _B + r"(?P<secret>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,300})" + _E),
-    _rule("sendgrid_api_key", "SendGrid API key", "sg.", _B + r"(?P<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})" + _E),
-    _rule("twilio_api_key", "Twilio API key", "sk", _B + r"(?P<secret>SK[0-9a-f]{32})" + _E, entropy=3.0),
+          _B + r"(?P<secret>pypi-AgEIcHlwaS5vcmc[A-Za-z0-9_\-]{50,300})" + _E, heads="pypi-"),
+    _rule("sendgrid_api_key", "SendGrid API key", "sg.", _B + r"(?P<secret>SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})" + _E,
+          heads="sg."),
+    _rule("twilio_api_key", "Twilio API key", "sk", _B + r"(?P<secret>SK[0-9a-f]{32})" + _E, entropy=3.0,
+          heads="sk"),
     _rule("jwt", "JSON Web Token", "eyj",
-          _B + r"(?P<secret>eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,})" + _E),
+          _B + r"(?P<secret>eyJ[A-Za-z0-9_\-]{10,}\.eyJ[A-Za-z0-9_\-]{10,}\.[A-Za-z0-9_\-]{10,})" + _E, heads="eyj"),
     _rule("azure_storage_key", "Azure storage account key in a connection string", "accountkey",
-          r"(?i)AccountKey\s*=\s*(?P<secret>[A-Za-z0-9+/]{86}==)"),
+          r"(?i)AccountKey\s*=\s*(?P<secret>[A-Za-z0-9+/]{86}==)", heads="accountkey"),
     _rule("connection_string_password", "password inside a database or broker URL",
           "://", r"(?i)\b(?:postgres(?:ql)?|mysql|mariadb|mongodb(?:\+srv)?|redis|rediss|amqps?|mssql|sqlserver)"
-          r"://[^\s:/@]{1,64}:(?P<secret>[^\s:/@]{6,128})@", entropy=2.5),
+          r"://[^\s:/@]{1,64}:(?P<secret>[^\s:/@]{6,128})@", entropy=2.5,
+          heads="postgres mysql mariadb mongodb redis amqp mssql sqlserver"),
     _rule("generic_secret_assignment", "a password, secret, token or API key assigned a random-looking value",
           "password passwd pwd secret token api_key apikey api-key access_key auth_key client_secret "
           "private_key credential",
@@ -140,8 +146,33 @@ def _keyword_plan(keywords: Iterable[str]) -> tuple[tuple[str, tuple[str, ...]],
 _PLAN = _keyword_plan(k for r in RULES for k in r.keywords)
 
 
+def _keyword_set(keywords: Iterable[str]) -> Callable[[str], set[str]] | None:
+    """One C pass for every keyword at once: an RE2 set of the keywords as literals, whose ``Match`` says which
+    occur anywhere in the text (``google-re2``; about 12x faster on 45k characters of prose than one ``in`` per
+    keyword, whose short needles such as "sk" stop at most letters). None when RE2 is not installed."""
+    try:
+        import re2
+    except ImportError:
+        return None
+    keys = list(dict.fromkeys(keywords))
+    matcher = re2.Set.SearchSet(re2.Options())
+    for k in keys:
+        matcher.Add(re.escape(k))
+    matcher.Compile()
+
+    def present(lower: str) -> set[str]:
+        return {keys[i] for i in matcher.Match(lower) or ()}
+    return present
+
+
+_SET = _keyword_set(k for r in RULES for k in r.keywords)
+
+
 def present_keywords(lower: str, rules: Iterable[Rule] = RULES) -> set[str]:
-    """The keywords of ``rules`` that occur in ``lower`` (lower-cased text), each distinct keyword searched once."""
+    """The keywords of ``rules`` that occur in ``lower`` (lower-cased text), each distinct keyword searched once
+    (all in one RE2 pass for the default rules when ``google-re2`` is installed)."""
+    if rules is RULES and _SET is not None:
+        return _SET(lower)
     plan = _PLAN if rules is RULES else _keyword_plan(k for r in rules for k in r.keywords)
     out: set[str] = set()
     for gate, keys in plan:
