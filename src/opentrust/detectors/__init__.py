@@ -58,6 +58,12 @@ def _jailbreak(**options: Any) -> Detector:
     return JailbreakDetector(**options)
 
 
+def _adversarial_suffix(**options: Any) -> Detector:
+    from opentrust.detectors.adversarial import AdversarialSuffixDetector
+
+    return AdversarialSuffixDetector(**options)
+
+
 #: the built-in detectors: name -> (factory, one-line description), registered by opentrust.builtins.
 #: Factories import lazily so the CLI starts fast.
 DETECTORS: dict[str, tuple[Callable[..., Detector], str]] = {
@@ -80,6 +86,11 @@ DETECTORS: dict[str, tuple[Callable[..., Detector], str]] = {
     "jailbreak": (
         _jailbreak,
         "framing in the prompt that tries to switch the model's safety off? labels jailbreak / benign",
+    ),
+    "adversarial_suffix": (
+        _adversarial_suffix,
+        "a run of token soup no person writes (a GCG-style optimised suffix) in the prompt? labels adversarial / "
+        "benign",
     ),
 }
 

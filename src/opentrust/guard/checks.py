@@ -118,6 +118,20 @@ class InputModelCheck(Check):
         return [self.hit(scored.probability, texts[scored.top][:80], [(s, e, placeholder) for s, e in spans])]
 
 
+class AdversarialSuffixCheck(Check):
+    """adversarial_suffix: a window of the text reads as token soup (``detectors.adversarial``)."""
+
+    def __init__(self, direction: str, spec: CheckSpec):
+        super().__init__(direction, spec)
+        from opentrust.detectors import get_detector
+
+        self.detector = get_detector(spec.check, **({"threshold": spec.threshold} if spec.threshold is not None else {}))
+
+    def scan(self, text: str, ctx: Context) -> list[Hit]:
+        p, window = self.detector.score(text)
+        return [self.hit(p, window[:80])] if window and p >= self.detector.threshold else []
+
+
 class PIICheck(Check):
     window = 64  # the longest personal-data value (an IBAN with spaces is 42 characters)
     default_roles = ("system", "user", "tool", "function")
@@ -314,7 +328,8 @@ class HarmfulCheck(Check):
 
 
 CHECK_CLASSES: dict[str, type[Check]] = {
-    "prompt_injection": InputModelCheck, "jailbreak": InputModelCheck, "pii": PIICheck, "secrets": SecretsCheck,
+    "prompt_injection": InputModelCheck, "jailbreak": InputModelCheck, "adversarial_suffix": AdversarialSuffixCheck,
+    "pii": PIICheck, "secrets": SecretsCheck,
     "canary": CanaryCheck, "system_prompt_leak": SystemPromptLeakCheck, "regex": RegexCheck,
     "max_tokens": MaxTokensCheck, "rate_limit": RateLimitCheck, "harmful": HarmfulCheck,
 }

@@ -11,6 +11,7 @@ stream: {window: 0}            # hold-back window in characters (at least the lo
 input:
   - {check: prompt_injection, action: block}
   - {check: jailbreak, action: block, threshold: 0.95}
+  - {check: adversarial_suffix, action: block}   # GCG-style token soup (windowed character/word perplexity)
   - {check: pii, action: redact, entities: [email, phone, credit_card]}
   - {check: secrets, action: redact}
   - {check: regex, id: internal-hosts, pattern: '\\b\\w+\\.corp\\.example\\b', action: block}
@@ -47,6 +48,7 @@ ACTIONS = ("block", "redact", "flag", "log-only")
 CHECKS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "prompt_injection": (("input",), ACTIONS),
     "jailbreak": (("input",), ACTIONS),
+    "adversarial_suffix": (("input",), ("block", "flag", "log-only")),
     "pii": (("input", "output"), ACTIONS),
     "secrets": (("input", "output"), ACTIONS),
     "harmful": (("output",), ("block", "flag", "log-only")),
@@ -67,11 +69,12 @@ class _Strict(BaseModel):
 class CheckSpec(_Strict):
     """One check in one direction, with its action and options."""
 
-    check: Literal["prompt_injection", "jailbreak", "pii", "secrets", "harmful", "canary", "system_prompt_leak",
+    check: Literal["prompt_injection", "jailbreak", "adversarial_suffix", "pii", "secrets", "harmful", "canary", "system_prompt_leak",
                    "regex", "max_tokens", "rate_limit"]
     action: Literal["block", "redact", "flag", "log-only"] = "block"
     id: str | None = Field(None, description="The rule id in logs, metrics and errors; default <direction>.<check>.")
-    threshold: float | None = Field(None, ge=0.0, le=1.0, description="prompt_injection, jailbreak, harmful: "
+    threshold: float | None = Field(None, ge=0.0, le=1.0, description="prompt_injection, jailbreak, "
+                                    "adversarial_suffix, harmful: "
                                     "the calibrated score at or above which the check fires (default: the model's).")
     entities: list[str] | None = Field(None, description="pii: the entity types (default: all); secrets: rule ids.")
     canaries: list[str] | None = Field(None, description="canary: the secret strings that must never pass.")
@@ -216,6 +219,7 @@ DEFAULT_POLICY: dict[str, Any] = {
     "input": [
         {"check": "prompt_injection", "action": "block"},
         {"check": "jailbreak", "action": "block"},
+        {"check": "adversarial_suffix", "action": "block"},
         {"check": "secrets", "action": "redact"},
         {"check": "pii", "action": "log-only"},
     ],
