@@ -36,6 +36,8 @@ class Hit:
     #: output max_tokens: nothing after this hit is released
     stop: bool = False
     message: int | None = None
+    #: harmful: the hazard category (detectors.hazard)
+    category: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"id": self.rule, "check": self.check, "action": self.action,
@@ -44,6 +46,8 @@ class Hit:
             out["detail"] = self.detail
         if self.message is not None:
             out["message"] = self.message
+        if self.category:
+            out["category"] = self.category
         return out
 
 
@@ -317,14 +321,28 @@ class HarmfulCheck(Check):
             self.is_async = True
         self.detector = get_detector("harmful", **options)
 
-    def _hits(self, d: Any) -> list[Hit]:
-        return [self.hit(d.score, d.reason[:120])] if d.label == "harmful" else []
+    def _hits(self, d: Any, text: str, ctx: Context) -> list[Hit]:
+        """A harmful verdict, named by its hazard category; with ``categories:`` only when one of the two most
+        likely categories is listed (the category model is weak: benchmarks/guard_hazards.py)."""
+        if d.label != "harmful":
+            return []
+        from opentrust.detectors.hazard import classify
+
+        ranked = classify(ctx.prompt, text)
+        category = ranked[0][0]
+        if self.spec.categories:
+            listed = [c for c, _ in ranked[:2] if c in self.spec.categories]
+            if not listed:
+                return []
+            category = listed[0]
+        p = dict(ranked)[category]
+        return [self.hit(d.score, f"category {category} (p={p:.2f}); {d.reason}"[:160], category=category)]
 
     def scan(self, text: str, ctx: Context) -> list[Hit]:
-        return self._hits(self.detector.detect(ctx.prompt, text)) if text.strip() else []
+        return self._hits(self.detector.detect(ctx.prompt, text), text, ctx) if text.strip() else []
 
     async def ascan(self, text: str, ctx: Context) -> list[Hit]:
-        return self._hits(await self.detector.adetect(ctx.prompt, text)) if text.strip() else []
+        return self._hits(await self.detector.adetect(ctx.prompt, text), text, ctx) if text.strip() else []
 
 
 CHECK_CLASSES: dict[str, type[Check]] = {

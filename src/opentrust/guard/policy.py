@@ -23,6 +23,7 @@ output:
   - {check: canary, canaries: [ZEBRA-7Q4K-PLUM], action: block}
   - {check: system_prompt_leak, action: block}
   - {check: harmful, action: flag}
+  - {check: harmful, id: no-weapons, categories: [indiscriminate_weapons, violent_crimes], action: block}
   - {check: max_tokens, limit: 2048, action: redact}        # redact = cut the answer there
 ```
 
@@ -92,6 +93,11 @@ class CheckSpec(_Strict):
         None, description="input: the message roles read (default: user and tool; system too for pii and secrets).")
     min_words: int = Field(8, ge=3, le=100, description="system_prompt_leak: a run of this many words of the "
                            "system prompt in the answer is a leak.")
+    categories: list[str] | None = Field(None, description="harmful: the hazard categories this rule acts on "
+                                         "(default: all): violent_crimes, nonviolent_crimes, sex_related_crimes, "
+                                         "child_sexual_exploitation, indiscriminate_weapons (weapons), "
+                                         "suicide_self_harm, hate, specialized_advice, privacy, "
+                                         "intellectual_property, defamation, sexual_content, or AILuminate codes.")
     judge: str | None = Field(None, description="harmful: a target that gives the verdict (slower, stronger), "
                               "e.g. openai:http://127.0.0.1:8081/v1#llama-guard")
     judge_format: Literal["instruction", "conversation"] = "instruction"
@@ -127,6 +133,15 @@ class CheckSpec(_Strict):
             unknown = sorted(set(self.entities) - set(KINDS))
             if unknown:
                 raise ValueError(f"unknown pii entities {unknown}; choose from {list(KINDS)}")
+        if self.categories is not None:
+            from opentrust.detectors.hazard import HAZARDS, canonical
+
+            if c != "harmful":
+                raise ValueError("categories: applies to the harmful check")
+            unknown = [n for n in self.categories if canonical(n) is None]
+            if unknown or not self.categories:
+                raise ValueError(f"unknown hazard categories {unknown}; choose from {list(HAZARDS)}")
+            self.categories = sorted({canonical(n) for n in self.categories})  # type: ignore[misc]
         if c == "secrets" and self.entities:
             from opentrust.detectors.secrets import RULES
 

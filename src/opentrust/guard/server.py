@@ -279,8 +279,9 @@ class Gateway:
             return openai_error(429, f"Rate limit reached for this client (rule {hit.rule}).", "requests",
                                 "rate_limit_exceeded", rule=hit.rule, direction=direction, request_id=ex.request_id)
         if ob.style == "error":
+            extra = {"category": hit.category} if hit.category else {}
             return openai_error(400, f"{ob.message} (rule {hit.rule})", "content_filter", "content_filter",
-                                rule=hit.rule, direction=direction, request_id=ex.request_id)
+                                rule=hit.rule, direction=direction, request_id=ex.request_id, **extra)
         created = int(time.time())
         obj = "chat.completion" if chat else "text_completion"
         if stream:
@@ -561,7 +562,8 @@ class Gateway:
                 if ob.style == "error":
                     yield _sse({"error": {"message": f"{ob.message} (rule {blocked.rule})", "type": "content_filter",
                                           "code": "content_filter", "rule": blocked.rule, "direction": "output",
-                                          "request_id": ex.request_id}})
+                                          "request_id": ex.request_id,
+                                          **({"category": blocked.category} if blocked.category else {})}})
                 else:
                     for i in holds:
                         c = {**templates[i], "choices": [{"index": i, "finish_reason": "content_filter",
