@@ -66,7 +66,8 @@ class Context:
 class Check:
     window = 0  # > 0: a span check whose matches are at most this long (see guard.stream)
     is_async = False
-    default_roles: tuple[str, ...] = ("user", "tool", "function")
+    #: "tool_call": the arguments an assistant turn passed to a tool (its tool_calls' function.arguments)
+    default_roles: tuple[str, ...] = ("user", "tool", "function", "tool_call")
 
     def __init__(self, direction: str, spec: CheckSpec):
         self.direction = direction
@@ -138,7 +139,7 @@ class AdversarialSuffixCheck(Check):
 
 class PIICheck(Check):
     window = 64  # the longest personal-data value (an IBAN with spaces is 42 characters)
-    default_roles = ("system", "user", "tool", "function")
+    default_roles = ("system", "user", "tool", "function", "tool_call")
 
     def __init__(self, direction: str, spec: CheckSpec):
         super().__init__(direction, spec)
@@ -158,7 +159,7 @@ class PIICheck(Check):
 
 class SecretsCheck(Check):
     window = 256  # provider tokens and assignments; a PEM block is held until its END line (see pending_from)
-    default_roles = ("system", "user", "tool", "function")
+    default_roles = ("system", "user", "tool", "function", "tool_call")
 
     def __init__(self, direction: str, spec: CheckSpec):
         super().__init__(direction, spec)

@@ -39,6 +39,7 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
         full = "".join(chunks) if isinstance(chunks, list) else str(body.get("x_text", text))
         if not isinstance(chunks, list):
             chunks = [full[i:i + chunk_chars] for i in range(0, len(full), chunk_chars)]
+        tools = body.get("x_tool_calls") if chat else None  # [{"name", "arguments"}]: the answer calls tools
         created = int(time.time())
         model = body.get("model") or "fixed"
         rid = f"fixed-{state['requests']}"
@@ -47,6 +48,10 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
             choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
             if chat:
                 choice["message"] = {"role": "assistant", "content": full}
+                if tools:
+                    choice["message"] = {"role": "assistant", "content": None, "tool_calls": [
+                        {"id": f"call_{k}", "type": "function", "function": t} for k, t in enumerate(tools)]}
+                    choice["finish_reason"] = "tool_calls"
             else:
                 choice["text"] = full
             return JSONResponse({"id": rid, "object": "chat.completion" if chat else "text_completion",
@@ -61,12 +66,22 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
             if chat:
                 yield _sse({**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""},
                                                  "finish_reason": None}]})
-            for piece in chunks:
+            for k, t in enumerate(tools or []):  # a tool call's arguments arrive in pieces, as OpenAI sends them
+                args = t["arguments"]
+                first = {"index": k, "id": f"call_{k}", "type": "function",
+                         "function": {"name": t["name"], "arguments": ""}}
+                yield _sse({**head, "choices": [{"index": 0, "delta": {"tool_calls": [first]}, "finish_reason": None}]})
+                for a in range(0, len(args), chunk_chars):
+                    piece = {"index": k, "function": {"arguments": args[a:a + chunk_chars]}}
+                    yield _sse({**head, "choices": [{"index": 0, "delta": {"tool_calls": [piece]},
+                                                     "finish_reason": None}]})
+            for piece in ([] if tools else chunks):
                 if chunk_delay_s:
                     await asyncio.sleep(chunk_delay_s)
                 c = {"index": 0, "finish_reason": None, **({"delta": {"content": piece}} if chat else {"text": piece})}
                 yield _sse({**head, "choices": [c]})
-            end = {"index": 0, "finish_reason": "stop", **({"delta": {}} if chat else {"text": ""})}
+            end = {"index": 0, "finish_reason": "tool_calls" if tools else "stop",
+                   **({"delta": {}} if chat else {"text": ""})}
             yield _sse({**head, "choices": [end]})
             yield b"data: [DONE]\n\n"
 

@@ -89,8 +89,9 @@ class CheckSpec(_Strict):
     requests_per_minute: float | None = Field(None, gt=0, description="rate_limit: per client API key (or client "
                                               "address when no key is used).")
     burst: int | None = Field(None, ge=1, description="rate_limit: how many requests may come at once.")
-    roles: list[Literal["system", "user", "assistant", "tool", "function", "developer"]] | None = Field(
-        None, description="input: the message roles read (default: user and tool; system too for pii and secrets).")
+    roles: list[Literal["system", "user", "assistant", "tool", "function", "developer", "tool_call"]] | None = Field(
+        None, description="input: the message roles read (default: user, tool and tool_call — the arguments of an "
+                          "assistant turn's tool calls; system too for pii and secrets).")
     min_words: int = Field(8, ge=3, le=100, description="system_prompt_leak: a run of this many words of the "
                            "system prompt in the answer is a leak.")
     categories: list[str] | None = Field(None, description="harmful: the hazard categories this rule acts on "

@@ -93,6 +93,17 @@ def _text_of(content: Any) -> str | None:
     return None
 
 
+def _tool_arguments(message: dict[str, Any]) -> list[tuple[int, str]]:
+    """(index, arguments) of each function call in a chat message's ``tool_calls`` (the JSON string as sent)."""
+    calls = message.get("tool_calls")
+    out = []
+    for j, tc in enumerate(calls if isinstance(calls, list) else []):
+        fn = tc.get("function") if isinstance(tc, dict) else None
+        if isinstance(fn, dict) and isinstance(fn.get("arguments"), str):
+            out.append((j, fn["arguments"]))
+    return out
+
+
 def input_items(body: dict[str, Any], chat: bool) -> tuple[list[tuple[str, str]], list[Any], Context]:
     """(role, text) for each checked message, where each came from, and the context for output checks."""
     items: list[tuple[str, str]] = []
@@ -103,10 +114,13 @@ def input_items(body: dict[str, Any], chat: bool) -> tuple[list[tuple[str, str]]
         for i, m in enumerate(body.get("messages") or []):
             if not isinstance(m, dict):
                 continue
+            role = str(m.get("role", "user"))
+            for j, args in _tool_arguments(m):  # what an assistant turn passed to tools: role "tool_call"
+                items.append(("tool_call", args))
+                where.append((i, j))
             text = _text_of(m.get("content"))
             if text is None:
                 continue
-            role = str(m.get("role", "user"))
             items.append((role, text))
             where.append(i)
             if role in ("system", "developer"):
@@ -359,13 +373,17 @@ class Gateway:
             answer = resp.json()
             choices = answer["choices"]
             outs = [((c.get("message") or {}).get("content") if chat else c.get("text")) for c in choices]
+            calls = [(i, j, a) for i, c in enumerate(choices) if chat for j, a in _tool_arguments(c.get("message") or {})]
         except (ValueError, KeyError, TypeError, AttributeError):
             ex.records[-1]["upstream_status"] = resp.status_code
             self.metrics.inc("opentrust_guard_upstream_errors_total", kind="bad_answer")
             return self._finish(ex, await self._commit(ex) or openai_error(
                 502, "The upstream's answer is not an OpenAI completion.", "upstream_error", "bad_upstream_answer"))
-        idx = [i for i, t in enumerate(outs) if isinstance(t, str)]
+        idx: list[Any] = [i for i, t in enumerate(outs) if isinstance(t, str)]
         out_items = [("assistant", outs[i]) for i in idx]
+        for i, j, args in calls:  # the arguments of the tools the answer calls are output too
+            idx.append((i, j))
+            out_items.append(("assistant", args))
         out_verdict, guard_out = await self._checks("output", out_items, ctx)
         checked = [t for _, t in out_items]
         blocking = out_verdict.blocking
@@ -375,6 +393,9 @@ class Gateway:
             return self._finish(ex, await self._commit(ex) or self._blocked(ex, blocking, "output", chat, False))
         if out_verdict.decision == "redact":
             for k, i in enumerate(idx):
+                if isinstance(i, tuple):
+                    choices[i[0]]["message"]["tool_calls"][i[1]]["function"]["arguments"] = out_verdict.texts[k]
+                    continue
                 c = choices[i]
                 if chat:
                     c["message"]["content"] = out_verdict.texts[k]
@@ -486,6 +507,8 @@ class Gateway:
         trailers: list[bytes] = []  # chunks without choices (usage), sent at the end
         first_upstream: float | None = None
         first_release: float | None = None
+        tools: dict[tuple[int, int], dict[str, Any]] = {}  # (choice, tool index) -> head and arguments so far
+        tool_hits: list[Hit] = []
         blocked: Hit | None = None
         logged = False
         guard_s = 0.0
@@ -511,7 +534,19 @@ class Gateway:
                     delta = (choice.get("delta") or {}) if chat else {}
                     text = delta.get("content") if chat else choice.get("text")
                     rest = {k: v for k, v in delta.items() if k != "content"} if chat else {}
-                    if rest and chat:  # the role opener, tool calls: no content to hold
+                    if chat and isinstance(rest.get("tool_calls"), list):
+                        # a tool call's arguments are held whole until the end of the stream and checked there
+                        for tc in rest.pop("tool_calls"):
+                            if isinstance(tc, dict):
+                                t = tools.setdefault((i, int(tc.get("index", 0))), {"head": {}, "args": ""})
+                                fn = tc.get("function") or {}
+                                t["args"] += (fn.get("arguments") or "") if isinstance(fn, dict) else ""
+                                for key in ("id", "type"):
+                                    if key in tc:
+                                        t["head"][key] = tc[key]
+                                if isinstance(fn, dict) and fn.get("name"):
+                                    t["head"]["name"] = fn["name"]
+                    if rest and chat:  # the role opener: no content to hold
                         yield _sse({**templates[i], "choices": [{"index": i, "delta": {**rest, "content": ""},
                                                                  "finish_reason": None}]})
                     if isinstance(text, str) and text:
@@ -542,10 +577,18 @@ class Gateway:
                     if hb.blocked:
                         blocked = hb.blocked
                         break
+            tool_texts: list[str] = []
+            if not blocked and tools:
+                s = time.perf_counter()
+                verdict = await self.guard.run("output", [("assistant", t["args"]) for t in tools.values()], ctx)
+                guard_s += time.perf_counter() - s
+                tool_hits, blocked = verdict.hits, verdict.blocking
+                tool_texts = verdict.texts if verdict.decision == "redact" else [t["args"] for t in tools.values()]
             upstream_s = time.perf_counter() - t0
             self.metrics.observe("opentrust_guard_upstream_seconds", upstream_s)
-            hits = [h for hb in holds.values() for h in hb.hits.values()]
-            decision = "block" if blocked else _worst(hb.decision for hb in holds.values())
+            hits = [h for hb in holds.values() for h in hb.hits.values()] + tool_hits
+            decision = "block" if blocked else _worst([*(hb.decision for hb in holds.values()),
+                                                       *(h.action for h in tool_hits if h.action != "log-only")])
             self._record(ex, "output", decision, hits, [hb.raw for hb in holds.values()],
                          [hb.text[:hb.released] for hb in holds.values()], guard_s, upstream_s, resp.status_code)
             logged = True
@@ -577,6 +620,13 @@ class Gateway:
                     if first_release is None:
                         first_release = time.perf_counter()
                     yield chunk_with(i, tail)
+            for ((i, k), t), args in zip(tools.items(), tool_texts):  # the checked tool calls, whole
+                head = t["head"]
+                call = {"index": k, **{key: head[key] for key in ("id", "type") if key in head},
+                        "function": {**({"name": head["name"]} if "name" in head else {}), "arguments": args}}
+                template = templates.get(i, {})
+                yield _sse({**template, "choices": [{"index": i, "delta": {"tool_calls": [call]},
+                                                     "finish_reason": None}]})
             if first_upstream is not None and first_release is not None:
                 self.metrics.observe("opentrust_guard_first_token_holdback_seconds", first_release - first_upstream)
             for c in finals:
@@ -617,7 +667,9 @@ def _worst(decisions: Any) -> str:
 
 def _rewrite(body: dict[str, Any], chat: bool, where: list[Any], verdict: Verdict) -> None:
     for k, i in enumerate(where):
-        if chat:
+        if isinstance(i, tuple):  # a tool call's arguments
+            body["messages"][i[0]]["tool_calls"][i[1]]["function"]["arguments"] = verdict.texts[k]
+        elif chat:
             body["messages"][i]["content"] = verdict.texts[k]
         elif isinstance(body.get("prompt"), list):
             body["prompt"][i] = verdict.texts[k]
