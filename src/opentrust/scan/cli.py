@@ -25,7 +25,20 @@ def run_scan(paths: list[str], fmt: str = "table", out: Path | None = None, fail
              timeout: float = 60.0) -> int:
     """Scan ``paths`` and write the output; return the exit code (1 when a finding is at or above ``fail_on``).
     Raises UserError on bad input."""
+    resolved, threshold = prepare_scan(paths, fmt, fail_on, timeout)
 
+    from opentrust.scan.dispatch import scan_paths
+
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    with _progress(console) as progress:
+        result = scan_paths(resolved, seconds=timeout, progress=progress)
+    return emit_scan(result, fmt, out, threshold, console)
+
+
+def prepare_scan(paths: list[str], fmt: str, fail_on: str, timeout: float) -> tuple[list[Path], Any]:
+    """The checked arguments of a scan: (the paths to scan, the --fail-on threshold). UserError on bad input."""
     from opentrust.errors import UserError
     from opentrust.scan.base import Severity
 
@@ -34,16 +47,16 @@ def run_scan(paths: list[str], fmt: str = "table", out: Path | None = None, fail
     if timeout <= 0:
         raise UserError("--timeout must be positive", "pass a number of seconds, e.g. --timeout 60")
     threshold = Severity.parse(fail_on)
-    resolved = [resolve_path(p) for p in paths]
+    return [resolve_path(p) for p in paths], threshold
 
-    from opentrust.scan.dispatch import scan_paths
+
+def emit_scan(result: Any, fmt: str, out: Path | None, threshold: Any, console: Any) -> int:
+    """Write a scan's output (``--format``, ``--out``); return the exit code."""
+    from opentrust.errors import UserError
     from opentrust.scan.report import exceeds, print_table, render_json, render_sarif
 
     from rich.console import Console
 
-    console = Console(stderr=True)
-    with _progress(console) as progress:
-        result = scan_paths(resolved, seconds=timeout, progress=progress)
     if fmt == "table":
         if out is not None:
             with open(out, "w", encoding="utf-8") as fh:

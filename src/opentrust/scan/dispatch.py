@@ -13,12 +13,12 @@ import os
 import time
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable, Iterable, Iterator
 
-from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, Severity, Source
+from opentrust.scan.base import BudgetExceeded, Rule, ScanContext, ScanFinding, Severity, Source
 from opentrust.scan.result import FileResult, ScanResult
 
 __all__ = ["FileResult", "ScanResult", "all_rules", "identify", "plugin_scanners", "scan_bytes", "scan_paths",
@@ -286,8 +286,14 @@ def iter_files(paths: Iterable[Path]) -> Iterable[Entry]:
 
 
 def scan_paths(paths: list[Path], *, seconds: float = DEFAULT_FILE_SECONDS, max_bytes: int = DEFAULT_MAX_BYTES,
-               progress: Callable[[str, int, int], None] | None = None) -> ScanResult:
-    """Scan files and folders. Folder-level scanners (``scan_folder``) run once per folder argument."""
+               progress: Callable[[str, int, int], None] | None = None, executor: Any = None) -> ScanResult:
+    """Scan files and folders. Folder-level scanners (``scan_folder``) run once per folder argument.
+
+    ``executor`` (an ``opentrust.executor.Executor``): scan in chunks through its ``map`` (on Ray: tasks on
+    the cluster's nodes, which must see the paths at the same place); the result is the same as without it,
+    file for file and finding for finding, in the same order. None: this process, file after file."""
+    if executor is not None:
+        return _scan_paths_mapped(paths, executor, seconds=seconds, max_bytes=max_bytes, progress=progress)
     with _one_scan():
         return _scan_paths(paths, seconds=seconds, max_bytes=max_bytes, progress=progress)
 
@@ -298,23 +304,9 @@ def _scan_paths(paths: list[Path], *, seconds: float, max_bytes: int,
     files = list(iter_files(paths))
     per_file: list[tuple[str, str, int, ScanContext, float]] = []
     for i, entry in enumerate(files):
-        path, display = entry.path, entry.display
         if progress:
-            progress(f"scan: {path.name}", i, len(files))
-        t0 = time.perf_counter()
-        if entry.skip is not None:
-            ctx = ScanContext()
-            ctx.report(R_SKIPPED, Source(display=display, path=path), f"Not read: {entry.skip}.",
-                       evidence=entry.skip)
-            per_file.append((display, "skipped", 0, ctx, time.perf_counter() - t0))
-            continue
-        try:
-            size = path.stat().st_size
-        except OSError:
-            size = 0
-        fmt, ctx = scan_source(Source(display=display, path=path), seconds=seconds, max_bytes=max_bytes,
-                               walked=entry.walked)
-        per_file.append((display, fmt, size, ctx, time.perf_counter() - t0))
+            progress(f"scan: {entry.path.name}", i, len(files))
+        per_file.append(_scan_entry(entry, seconds, max_bytes))
     for root in paths:
         if root.is_dir():
             per_file.extend(_scan_folder(root, seconds))
@@ -323,6 +315,23 @@ def _scan_paths(paths: list[Path], *, seconds: float, max_bytes: int,
     res = _result(per_file, start)
     res.roots = [str(p) for p in paths]
     return res
+
+
+def _scan_entry(entry: Entry, seconds: float, max_bytes: int) -> tuple[str, str, int, ScanContext, float]:
+    """One walked or named path: (display, format, size, its context, seconds)."""
+    path, display = entry.path, entry.display
+    t0 = time.perf_counter()
+    if entry.skip is not None:
+        ctx = ScanContext()
+        ctx.report(R_SKIPPED, Source(display=display, path=path), f"Not read: {entry.skip}.", evidence=entry.skip)
+        return display, "skipped", 0, ctx, time.perf_counter() - t0
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    fmt, ctx = scan_source(Source(display=display, path=path), seconds=seconds, max_bytes=max_bytes,
+                           walked=entry.walked)
+    return display, fmt, size, ctx, time.perf_counter() - t0
 
 
 def _scan_folder(root: Path, seconds: float) -> list[tuple[str, str, int, ScanContext, float]]:
@@ -361,4 +370,126 @@ def _result(per_file: list[tuple[str, str, int, ScanContext, float]], start: flo
         res.records.extend(ctx.findings)
         res.bytes_read += ctx.bytes_examined
     res.seconds = round(time.perf_counter() - start, 4)
+    return res
+
+
+# -- scanning through an executor (opentrust.executor; Ray) ------------------------------------------------
+#
+# The driver walks the paths (the same walk as above), packs the files into chunks of plain data and maps
+# ``scan_chunk`` over them; each chunk comes back as plain data (findings, formats, sizes: never a
+# ScanContext, whose ``scan_nested`` is a closure), and the driver puts every file back at its place in the
+# walk, so the merged result lists the same files and findings in the same order as a scan in this process.
+
+#: a chunk holds at most this many files and, beyond its first file, this many bytes: small files share a
+#: task (a Ray task costs about a millisecond, scanning a small config far less), a large one goes alone
+CHUNK_FILES = 64
+CHUNK_BYTES = 64 * 1024**2
+
+#: one scanned path as it travels back: (display, format, size, findings, formats, bytes examined, seconds)
+Scanned = tuple[str, str, int, list[ScanFinding], dict[str, str], int, float]
+
+
+@dataclass
+class ScanChunk:
+    """The unit of work shipped to a worker: paths as strings and the budgets, nothing else."""
+
+    roots: list[str]  # every path the scan was asked for: the worker checks it sees them
+    files: list[tuple[int, str, str, bool]] = field(default_factory=list)  # (place in the walk, path, display, walked)
+    folder: tuple[int, str] | None = None  # (place among the folder arguments, folder): its folder-level checks
+    seconds: float = DEFAULT_FILE_SECONDS
+    max_bytes: int = DEFAULT_MAX_BYTES
+
+
+@dataclass
+class ChunkResult:
+    host: str
+    missing: str | None = None  # a root this worker's machine does not have (nothing was scanned)
+    files: list[tuple[int, Scanned]] = field(default_factory=list)
+    folder: tuple[int, list[Scanned]] | None = None
+
+
+def _plain(display: str, fmt: str, size: int, ctx: ScanContext, secs: float) -> Scanned:
+    return display, fmt, size, ctx.findings, ctx.formats, ctx.bytes_examined, secs
+
+
+def _unplain(item: Scanned) -> tuple[str, str, int, ScanContext, float]:
+    display, fmt, size, findings, formats, examined, secs = item
+    return display, fmt, size, ScanContext(findings=findings, formats=formats, bytes_examined=examined), secs
+
+
+def scan_chunk(chunk: ScanChunk) -> ChunkResult:
+    """Scan one chunk where it lands (a module-level function: executors pickle it by name)."""
+    import socket
+
+    host = socket.gethostname()
+    for root in chunk.roots:
+        if not os.path.lexists(root):
+            return ChunkResult(host=host, missing=root)
+    out = ChunkResult(host=host)
+    with _one_scan():
+        for index, path, display, walked in chunk.files:
+            entry = Entry(Path(path), display, walked, _skip_reason(Path(path)))
+            out.files.append((index, _plain(*_scan_entry(entry, chunk.seconds, chunk.max_bytes))))
+        if chunk.folder is not None:
+            index, root = chunk.folder
+            out.folder = (index, [_plain(*r) for r in _scan_folder(Path(root), chunk.seconds)])
+    return out
+
+
+def _chunks(files: list[Entry], paths: list[Path], seconds: float, max_bytes: int) -> Iterator[ScanChunk]:
+    roots = [str(p) for p in paths]
+    for i, root in enumerate(paths):  # first: a folder check walks its whole folder
+        if root.is_dir():
+            yield ScanChunk(roots, folder=(i, str(root)), seconds=seconds, max_bytes=max_bytes)
+    chunk, size = ScanChunk(roots, seconds=seconds, max_bytes=max_bytes), 0
+    for index, entry in enumerate(files):
+        if entry.skip is not None:
+            continue  # never read: the driver records it
+        try:
+            n = entry.path.stat().st_size
+        except OSError:
+            n = 0
+        if chunk.files and (len(chunk.files) >= CHUNK_FILES or size + n > CHUNK_BYTES):
+            yield chunk
+            chunk, size = ScanChunk(roots, seconds=seconds, max_bytes=max_bytes), 0
+        chunk.files.append((index, str(entry.path), entry.display, entry.walked))
+        size += n
+    if chunk.files:
+        yield chunk
+
+
+def _scan_paths_mapped(paths: list[Path], executor: Any, *, seconds: float, max_bytes: int,
+                       progress: Callable[[str, int, int], None] | None) -> ScanResult:
+    from opentrust.errors import UserError
+
+    start = time.perf_counter()
+    files = list(iter_files(paths))
+    per_file: list[tuple[str, str, int, ScanContext, float] | None] = [None] * len(files)
+    folders: dict[int, list[tuple[str, str, int, ScanContext, float]]] = {}
+    for index, entry in enumerate(files):
+        if entry.skip is not None:
+            per_file[index] = _scan_entry(entry, seconds, max_bytes)
+    done = sum(1 for r in per_file if r is not None)
+    if progress:
+        progress(f"scan on {executor.name}", done, len(files))
+    for chunk in executor.map(scan_chunk, _chunks(files, paths, seconds, max_bytes)):
+        if chunk.missing is not None:
+            raise UserError(f"{chunk.missing} is not on node {chunk.host}",
+                            "scan --executor ray reads the files where the tasks run: put the folder at the same "
+                            "path on every node (a shared file system), or scan with --executor local")
+        for index, item in chunk.files:
+            per_file[index] = _unplain(item)
+        if chunk.folder is not None:
+            folders[chunk.folder[0]] = [_unplain(item) for item in chunk.folder[1]]
+        done += len(chunk.files)
+        if progress:
+            progress(f"scan on {executor.name}", done, len(files))
+    missing = [files[i].display for i, r in enumerate(per_file) if r is None]
+    if missing:  # an executor that dropped work: never report a partial scan as complete
+        raise RuntimeError(f"{len(missing)} files came back unscanned, e.g. {missing[0]}")
+    merged = [r for r in per_file if r is not None]
+    for i in sorted(folders):
+        merged.extend(folders[i])
+    res = _result(merged, start)
+    res.roots = [str(p) for p in paths]
     return res
