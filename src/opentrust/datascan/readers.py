@@ -311,9 +311,17 @@ def _jsonl(raw: IO[bytes], f: DataFile, fields: list[str] | None, bad: list[tupl
             bad.append((i, f"not JSON: {exc}"))
             continue
         out: list[tuple[str, str]] = []
-        flatten(value, "", out, wanted)
-        if out and out[0][0] == "" and isinstance(value, str):
-            out = [("text", value)]
+        if value.__class__ is dict and wanted is None:  # the common row, one level of strings: flatten inlined
+            for k, v in value.items():
+                if v.__class__ is str:
+                    if v:
+                        out.append((k, v))
+                else:
+                    flatten(v, k, out, None, 1)
+        else:
+            flatten(value, "", out, wanted)
+            if out and out[0][0] == "" and isinstance(value, str):
+                out = [("text", value)]
         yield Row(i, out)
 
 
@@ -474,6 +482,11 @@ def _batch_rows(batch: Any, start: int, fields: list[str] | None) -> Iterator[Ro
         col = batch.column(name)
         nested = t.is_nested(col.type)
         columns.append((name, col.to_pylist(), nested))
+    if columns and not any(nested for _, _, nested in columns):  # flat string columns: one comprehension per row
+        names = [name for name, _, _ in columns]
+        for j, vals in enumerate(zip(*(values for _, values, _ in columns))):
+            yield Row(start + j, [(n, v) for n, v in zip(names, vals) if v.__class__ is str and v])
+        return
     for j in range(batch.num_rows):
         out: list[tuple[str, str]] = []
         for name, values, nested in columns:

@@ -305,15 +305,15 @@ def _dd() -> Any:
 
 def _scan_row(row: Row, n_file: int, scanner: Any, handle: Callable[[list[Any]], None], dedup: Any, index: Any,
               pending: list[tuple[int, int, list[int]]], row_licences: Counter[str], opts: Options) -> None:
-    texts = []
+    hits = scanner.add_fields(row.index, row.fields)
+    if hits:
+        handle(hits)
     for name, text in row.fields:
-        handle(scanner.add(row.index, name, text))
-        texts.append(text)
         if name.lower() in LICENCE_FIELDS and len(text) < 200 and len(row_licences) < 1000:
             row_licences[text.strip()] += 1
     if dedup is None and index is None:
         return
-    joined = "\n".join(texts)
+    joined = "\n".join(t for _, t in row.fields)
     toks = ngrams.token_hashes(ngrams.TOKEN.findall(joined.lower()))
     if dedup is not None:
         dedup.add(n_file, row.index, joined, toks)

@@ -36,20 +36,29 @@ SEP = "\n\x00\n"  # between packed fields: no personal-data or secret pattern ma
 CHUNK_CHARS = 45_000  # below find_pii's and find_secrets' own caps
 PII_CHUNK = 49_000
 # Where personal data could be, found with C-speed scans of a one-byte-per-character mask of the text (ASCII
-# digits -> "0", capitals -> "A", lower-case letters -> "a", "@", ":" and " " kept, the other separators a phone
-# number may hold -> ".", any other character -> ","), each scan a simple pattern that sre runs fast (an
-# alternation of them is several times slower): "@" (e-mail), a colon group (IPv6: "::" or ":" then at most four
-# hex-like characters and another ":", so "at 18:08" is not one), "AA0"/"AA 0" (IBAN and UK NINO prefixes), and
-# runs of digits and separators seven long, kept only when a run of seven or more close digits that is not a date,
-# or a dotted quad, is really there (so years, prices and order numbers cost nothing or one small regex).
+# digits -> "0", capitals -> "A", lower-case letters -> "a", "@", ":", " ", ".", "-" and "/" kept, the other
+# separators a phone number may hold -> "~", any other character -> ","), each scan a simple pattern that sre runs
+# fast (an alternation of them is several times slower): "@" (e-mail), a colon group (IPv6: "::" or ":" then at
+# most four hex-like characters and another ":", so "at 18:08" is not one), "AA0"/"AA 0" (IBAN and UK NINO
+# prefixes), and runs of digits and separators seven long that hold seven digits or a dotted quad and are not a
+# date alone ("2024-01-05", "05/01/2024": the same separator twice, as _DATE) — all decided in the regex, so the
+# dates, prices, versions and order numbers of ordinary text never reach a Python loop. A run is then kept only
+# when a run of seven or more close digits that is not a date, or a dotted quad, is really there.
 _SEPARATORS = frozenset(map(ord, " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0().+/-"))  # _SEVEN's [\s().+/-] (Latin-1)
 _MASK = bytes(
     ord("0") if chr(i).isdigit() and i < 128 else ord("A") if 65 <= i <= 90 else ord("a") if 97 <= i <= 122
-    else i if i in (64, 58, 32) else 46 if i in _SEPARATORS or i == 63 else 44  # 63: "?", what any non-Latin-1
-    for i in range(256))                                                 # character (a thin space…) encodes to
-_MASK_CUES = (re.compile(rb"@"), re.compile(rb":[0.aA]{0,4}:"), re.compile(rb"AA ?0"))
-_MASK_NUMBERS = re.compile(rb"0[ .0]{5,}0")  # a superset of _SEVEN's matches
-_MASK_DATE = re.compile(rb"0000\.00?\.00?|00?\.00?\.0000")
+    else i if i in (64, 58, 32, 46, 45, 47) else 126 if i in _SEPARATORS or i == 63 else 44  # 63: "?", what any
+    for i in range(256))                                          # non-Latin-1 character (a thin space…) encodes to
+_MASK_CUES = (re.compile(rb"@"), re.compile(rb":[0aA./~-]{0,4}:"), re.compile(rb"AA ?0"))
+_MASK_NUMBERS = re.compile(  # starts with the literal "0" so sre scans for it fast; the checks look around it
+    rb"0(?<!00)(?<!0[ ./~-]0)"  # the first digit of a run only (a run's tail cannot hold what its head does not)
+    rb"(?!(?:000(?P<a>[./-])00?(?P=a)00?|0?(?P<b>[./-])00?(?P=b)0000)(?![ ./~0-]*0))"  # not a date alone
+    # six more ASCII digits, or something like a dotted quad (a superset: _SEVEN decides); a run of six ASCII digits
+    # with a non-ASCII digit beside it, which _SEVEN's \d would take, is no longer a candidate (otherwise the same
+    # candidates on 424k texts: the bench corpus, the labelled sets, random digit-and-separator strings and dates)
+    rb"(?=(?:[ ./~-]*0){6}|[ ./~0-]*?\.0{1,3}\.0{1,3}\.0)"
+    rb"[ ./~0-]{5,}0")  # a superset of _SEVEN's matches (ASCII digits)
+_MASK_DENSE = re.compile(rb"000|00[ ./~-]00")  # not single digits between dots ("version 1.2.3.4")
 _SEVEN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6,}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
 _DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")
 #: identifier fields ("id", "user_id", "docId", "uuid", "key", "row"…, the last part of a nested name): a bare digit
@@ -83,7 +92,6 @@ class _Segment:
     field: str
     start: int  # where the field's text starts in the chunk
     end: int
-    no_phone: bool = False  # a bare digit run in an identifier field: no phone number is looked for in it
 
 
 def id_field(name: str) -> bool:
@@ -101,58 +109,76 @@ class TextScanner:
         self.pii = pii
         self.secrets = secrets
         self.regions = tuple(regions)
+        # the queued fields, as parallel lists (no object per field: most fields hold nothing)
         self._parts: list[str] = []
-        self._segments: list[_Segment] = []
+        self._rows: list[int] = []
+        self._fields: list[str] = []
+        self._starts: list[int] = []
+        self._no_phone: list[int] = []  # indexes of bare digit runs in identifier fields
         self._size = 0
         self.chars = 0
         self._id_fields: dict[str, bool] = {}
 
     def add(self, row: int, field: str, text: str) -> list[Hit]:
         """Queue one field; returns the hits of a chunk when it fills (else [])."""
+        return self.add_fields(row, ((field, text),))
+
+    def add_fields(self, row: int, fields: Iterable[tuple[str, str]]) -> list[Hit]:
+        """Queue the (field, text) pairs of one row; returns the hits of the chunks that filled (usually [])."""
         hits: list[Hit] = []
-        self.chars += len(text)
-        if len(text) > CHUNK_CHARS:  # a long field: scanned alone, in overlapping slices
-            hits.extend(self.flush())
-            step = CHUNK_CHARS - 2000
-            for off in range(0, len(text), step):
-                piece = text[off: off + CHUNK_CHARS]
-                for h in self._scan(piece, [_Segment(row, field, 0, len(piece))]):
-                    if off and h.start < 2000:
-                        continue  # seen in the previous slice's overlap
-                    h.start += off
-                    h.end += off
-                    hits.append(h)
-            return hits
-        if self._size + len(text) + len(SEP) > CHUNK_CHARS:
-            hits.extend(self.flush())
-        start = self._size
-        self._parts.append(text)
-        is_id = self._id_fields.get(field)
-        if is_id is None:
-            is_id = self._id_fields[field] = id_field(field)
-        self._segments.append(_Segment(row, field, start, start + len(text),
-                                       is_id and len(text) <= 64 and _BARE_ID.fullmatch(text) is not None))
-        self._size += len(text) + len(SEP)
+        for field, text in fields:
+            n = len(text)
+            self.chars += n
+            if n > CHUNK_CHARS:  # a long field: scanned alone, in overlapping slices
+                hits.extend(self.flush())
+                hits.extend(self._scan_long(row, field, text))
+                continue
+            if self._size + n + 3 > CHUNK_CHARS:  # 3: len(SEP)
+                hits.extend(self.flush())
+            is_id = self._id_fields.get(field)
+            if is_id is None:
+                is_id = self._id_fields[field] = id_field(field)
+            if is_id and n <= 64 and _BARE_ID.fullmatch(text):
+                self._no_phone.append(len(self._parts))
+            self._parts.append(text)
+            self._rows.append(row)
+            self._fields.append(field)
+            self._starts.append(self._size)
+            self._size += n + 3
+        return hits
+
+    def _scan_long(self, row: int, field: str, text: str) -> list[Hit]:
+        hits: list[Hit] = []
+        step = CHUNK_CHARS - 2000
+        for off in range(0, len(text), step):
+            piece = text[off: off + CHUNK_CHARS]
+            for h in self._scan(piece, [row], [field], [0], ()):
+                if off and h.start < 2000:
+                    continue  # seen in the previous slice's overlap
+                h.start += off
+                h.end += off
+                hits.append(h)
         return hits
 
     def flush(self) -> list[Hit]:
         if not self._parts:
             return []
         text = SEP.join(self._parts)
-        segments = self._segments
-        self._parts, self._segments, self._size = [], [], 0
-        return self._scan(text, segments)
+        queued = (self._rows, self._fields, self._starts, self._no_phone)
+        self._parts, self._rows, self._fields, self._starts, self._no_phone, self._size = [], [], [], [], [], 0
+        return self._scan(text, *queued)
 
     # -- one chunk -----------------------------------------------------------------------------------------
-    def _scan(self, text: str, segments: list[_Segment]) -> list[Hit]:
+    def _scan(self, text: str, rows: list[int], fields: list[str], starts: list[int],
+              no_phone: Iterable[int]) -> list[Hit]:
         found: list[tuple[str, str, int, int, str]] = []  # (category, label, start, end, value) in chunk
-        starts = [s.start for s in segments]
         if self.pii:
+            skip_phone = set(no_phone)
             for a, b in _windows(text):
                 if b <= a:
                     continue
-                seg = segments[max(0, bisect.bisect_right(starts, b - 1) - 1)]  # a window never crosses a field
-                for m in find_pii(text[a:b], self.regions, _NO_PHONE if seg.no_phone else None):
+                i = max(0, bisect.bisect_right(starts, b - 1) - 1)  # a window never crosses a field
+                for m in find_pii(text[a:b], self.regions, _NO_PHONE if i in skip_phone else None):
                     found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), a + m.start, a + m.end, m.value))
             for a, b in _pattern_windows(text):  # URLs, street addresses, names after an honorific (pattern only)
                 for m in find_patterns(text[a:b]):
@@ -168,7 +194,8 @@ class TextScanner:
             i = bisect.bisect_right(starts, a) - 1
             if i < 0:
                 continue
-            seg = segments[i]
+            end = starts[i + 1] - len(SEP) if i + 1 < len(starts) else len(text)
+            seg = _Segment(rows[i], fields[i], starts[i], end)
             if b > seg.end:  # ran past its field (only a private key block can): keep the field's part
                 b = seg.end
                 value = text[a:b]
@@ -247,11 +274,8 @@ def _candidates(text: str) -> list[int]:
     mask = text.encode("latin-1", "replace").translate(_MASK)
     found = [m.start() for cue in _MASK_CUES for m in cue.finditer(mask)]
     for m in _MASK_NUMBERS.finditer(mask):  # digit runs that could hold seven close digits or a dotted quad
-        g = m.group()
-        if b"000" not in g and b"00.00" not in g and b"00 00" not in g:
+        if not _MASK_DENSE.search(m.group()):
             continue  # single digits between dots ("version 1.2.3.4") are not read as an address
-        if len(g) <= 10 and _MASK_DATE.fullmatch(g) and _DATE.fullmatch(text, m.start(), m.end()):
-            continue  # a date alone
         for s in _SEVEN.finditer(text, max(0, m.start() - 1), m.end() + 1):
             if not _DATE.fullmatch(s.group(0)):
                 found.extend(range(s.start(), s.end(), 100))  # a long run of numbers gets a window per 100
