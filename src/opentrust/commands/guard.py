@@ -37,7 +37,7 @@ def serve(
     api_key_env: Annotated[Optional[str], typer.Option("--api-key-env", help="Environment variable holding the "
                                                        "upstream's API key (never the clients' keys).")] = None,
     workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Gateway processes sharing the port and "
-                                         "the log (one per core; metrics and rate limits are per process).")] = 1,
+                                         "the log, rate limits and /metrics (one per core).")] = 1,
 ) -> None:
     """Serve /v1/chat/completions (also stream: true), /v1/completions, /v1/models, /metrics and /healthz.
 

@@ -282,7 +282,8 @@ class MaxTokensCheck(Check):
 
 
 class RateLimitCheck(Check):
-    """A token bucket per client (API key hash, or address): ``requests_per_minute`` refill, ``burst`` size."""
+    """A token bucket per client (API key hash, or address): ``requests_per_minute`` refill, ``burst`` size. In
+    one process, in memory; with several workers, in the SQLite file they share (``guard.shared``)."""
 
     MAX_CLIENTS = 100_000
 
@@ -291,8 +292,11 @@ class RateLimitCheck(Check):
         self.rate = (spec.requests_per_minute or 60) / 60.0
         self.burst = float(spec.burst or max(1, math.ceil(self.rate * 10)))
         self.buckets: dict[str, tuple[float, float]] = {}
+        self.shared: Any = None  # guard.shared.SharedBuckets when several worker processes serve
 
     def take(self, client: str) -> bool:
+        if self.shared is not None:
+            return self.shared.take(self.rule, client, self.rate, self.burst)
         now = time.monotonic()
         tokens, last = self.buckets.get(client, (self.burst, now))
         tokens = min(self.burst, tokens + (now - last) * self.rate)
@@ -390,10 +394,18 @@ class Verdict:
 class Guard:
     """A policy's checks, built once (models loaded at start-up), applied to requests and answers."""
 
-    def __init__(self, policy: GuardPolicy):
+    def __init__(self, policy: GuardPolicy, shared: Any = None):
+        """``shared``: the folder of state the worker processes share (``guard.shared``): rate limits go there."""
         self.policy = policy
         self.input = [CHECK_CLASSES[s.check]("input", s) for s in policy.input]
         self.output = [CHECK_CLASSES[s.check]("output", s) for s in policy.output]
+        if shared is not None:
+            from opentrust.guard.shared import SharedBuckets
+
+            buckets = SharedBuckets(shared / "ratelimit.sqlite")
+            for check in self.input:
+                if isinstance(check, RateLimitCheck):
+                    check.shared = buckets
 
     def checks(self, direction: str) -> list[Check]:
         return self.input if direction == "input" else self.output

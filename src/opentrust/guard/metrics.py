@@ -2,12 +2,15 @@
 
 Counters: requests by endpoint and decision, rule hits by rule and action, blocks by rule, upstream errors.
 Histograms (seconds): guard time per direction, upstream time, and the time a stream's first token is held back.
+With several worker processes, each shares a ``snapshot`` and ``/metrics`` renders the ``merged`` sum
+(``guard.shared``).
 """
 
 from __future__ import annotations
 
 import bisect
 from collections import defaultdict
+from typing import Any
 
 BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -59,6 +62,30 @@ class Metrics:
         if h is None:
             h = self.histograms[name][key] = Histogram()
         h.observe(seconds)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The counters and histograms as JSON-able data (what a worker shares with the others)."""
+        return {"counters": {n: [[list(map(list, k)), v] for k, v in c.items()] for n, c in self.counters.items()},
+                "histograms": {n: [[list(map(list, k)), h.counts, h.total, h.n] for k, h in hs.items()]
+                               for n, hs in self.histograms.items()}}
+
+    def merged(self, snapshots: list[dict[str, Any]]) -> "Metrics":
+        """A new Metrics: these plus the snapshots' (other workers')."""
+        out = Metrics()
+        for snap in [self.snapshot(), *snapshots]:
+            for name, rows in snap.get("counters", {}).items():
+                for key, value in rows:
+                    out.counters[name][tuple(tuple(p) for p in key)] += value
+            for name, rows in snap.get("histograms", {}).items():
+                for key, counts, total, n in rows:
+                    k = tuple(tuple(p) for p in key)
+                    h = out.histograms[name].get(k)
+                    if h is None:
+                        h = out.histograms[name][k] = Histogram()
+                    h.counts = [a + b for a, b in zip(h.counts, counts)]
+                    h.total += total
+                    h.n += n
+        return out
 
     def render(self) -> str:
         out: list[str] = []

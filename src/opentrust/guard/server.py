@@ -143,9 +143,11 @@ def input_items(body: dict[str, Any], chat: bool) -> tuple[list[tuple[str, str]]
 
 class Gateway:
     def __init__(self, policy: GuardPolicy, upstream: Upstream, log: GuardLog | None,
-                 guard: Guard | None = None):
+                 guard: Guard | None = None, shared: Any = None):
+        """``shared``: the folder the worker processes of ``--workers N`` share (``guard.shared``): rate-limit
+        buckets and every worker's metrics, summed on /metrics."""
         self.policy = policy
-        self.guard = guard or Guard(policy)
+        self.guard = guard or Guard(policy, shared)
         self.guard.warm()
         # the detectors' models are tens of thousands of long-lived dicts and lists: a full collection walks them
         # all (tens of milliseconds, a latency spike); frozen, the collector skips them
@@ -154,6 +156,11 @@ class Gateway:
         self.upstream = upstream
         self.log = log
         self.metrics = Metrics()
+        self.metrics_files: Any = None
+        if shared is not None:
+            from opentrust.guard.shared import MetricsFiles
+
+            self.metrics_files = MetricsFiles(shared)
         self.client_keys = set(policy.clients.api_key_sha256)
         self.app = Starlette(routes=[
             Route("/v1/chat/completions", self.chat, methods=["POST"]),
@@ -170,8 +177,13 @@ class Gateway:
         class _Span:
             async def __aenter__(self) -> None:
                 gateway.upstream.open()
+                if gateway.metrics_files is not None:
+                    self.task = asyncio.ensure_future(gateway._share_metrics())
 
             async def __aexit__(self, *exc: Any) -> None:
+                if gateway.metrics_files is not None:
+                    self.task.cancel()
+                    gateway.metrics_files.write(gateway.metrics.snapshot())
                 await gateway.upstream.close()
 
         return _Span()
@@ -181,7 +193,19 @@ class Gateway:
         return JSONResponse({"status": "ok", "log_records": self.log.seq if self.log else None})
 
     async def metrics_endpoint(self, request: Request) -> Response:
-        return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4")
+        metrics = self.metrics
+        if self.metrics_files is not None:  # every worker's, this one's live
+            self.metrics_files.write(metrics.snapshot())
+            metrics = metrics.merged(self.metrics_files.others())
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    async def _share_metrics(self) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                self.metrics_files.write(self.metrics.snapshot())
+            except OSError:  # a full disk must not stop the gateway; /metrics shows this worker's own then
+                pass
 
     async def models(self, request: Request) -> Response:
         denied = self._auth(request)
@@ -698,7 +722,7 @@ ENV_CONFIG = "OPENTRUST_GUARD_SERVE"
 def run_gateway(policy_path: Any, upstream: Upstream, log_path: Any, host: str = "127.0.0.1", port: int = 8787,
                 workers: int = 1, guard: Guard | None = None, api_key_env: str | None = None) -> None:
     """Serve until interrupted (``guard serve`` and the load benchmark start the gateway here). ``workers`` > 1:
-    that many processes share the port and the audit log (each has its own metrics and rate-limit buckets)."""
+    that many processes share the port, the audit log, the rate-limit buckets and the metrics (``guard.shared``)."""
     import os
 
     import uvicorn
@@ -713,10 +737,16 @@ def run_gateway(policy_path: Any, upstream: Upstream, log_path: Any, host: str =
     common: dict[str, Any] = {"host": host, "port": port, "log_level": "warning", "access_log": False,
                               "timeout_graceful_shutdown": 5}
     if workers > 1:
+        from pathlib import Path
+
+        from opentrust.guard.shared import reset, state_dir
+
         GuardLog(log_path, policy.log.sync).close()  # a bad path or a damaged log fails here, once
+        shared = state_dir(Path(log_path))
+        reset(shared)
         os.environ[ENV_CONFIG] = json.dumps({
             "policy": str(policy_path) if policy_path else None, "upstream": upstream.base_url,
-            "model": upstream.model, "api_key_env": api_key_env, "log": str(log_path)})
+            "model": upstream.model, "api_key_env": api_key_env, "log": str(log_path), "shared": str(shared)})
         uvicorn.run("opentrust.guard.server:app_from_env", factory=True, workers=workers, **common)
         return
     audit = GuardLog(log_path, policy.log.sync)
@@ -742,7 +772,8 @@ def app_from_env() -> Starlette:
     policy = load_policy(Path(cfg["policy"]) if cfg.get("policy") else None)
     key = os.environ.get(cfg["api_key_env"]) if cfg.get("api_key_env") else None
     upstream = Upstream(cfg["upstream"], cfg.get("model"), key, policy.upstream.timeout_s, policy.upstream.retries)
-    return Gateway(policy, upstream, GuardLog(Path(cfg["log"]), policy.log.sync)).app
+    shared = Path(cfg["shared"]) if cfg.get("shared") else None
+    return Gateway(policy, upstream, GuardLog(Path(cfg["log"]), policy.log.sync), shared=shared).app
 
 
 def main(argv: list[str] | None = None) -> None:
