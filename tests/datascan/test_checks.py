@@ -218,3 +218,13 @@ def test_the_keyword_prefilter_is_the_same_with_and_without_re2() -> None:
     finally:
         secrets._SET = saved
     assert fast == slow and fast[0] == set() and {"ghp_", "akia", "aws", "://"} <= fast[1]
+
+
+def test_digits_inside_a_card_are_not_read_again_as_a_phone_number() -> None:
+    """Regression (100 MB bench corpus): libphonenumber, run around an IBAN's digits, reported the order number
+    after it ("order #377600") as a phone. Digit runs wholly inside a card, IBAN, SSN or IP address found first
+    are no longer handed to it."""
+    from opentrust.detectors.pii import find_pii
+
+    text = "pay to FR76 3000 6000 0112 3456 7890 189 please Minute order #377600 room"
+    assert [(m.kind, m.value) for m in find_pii(text)] == [("iban", "FR76 3000 6000 0112 3456 7890 189")]

@@ -149,7 +149,7 @@ def find_pii(text: str, regions: Iterable[str] = ("US", "GB", "DE", "FR"),
         (p.start, p.start + len(p.value)) for p in found if p.kind in ("ssn", "iban", "ip_address")
     ]
     seen: set[int] = set()
-    slices = _phone_slices(text) if "phone" in want else []
+    slices = _phone_slices(text, taken) if "phone" in want else []
     if slices:
         import phonenumbers
 
@@ -174,15 +174,19 @@ _PHONE_RUN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6,}")  # seven or more digits 
 _DATE = re.compile(r"\d{4}([-/.])\d{1,2}\1\d{1,2}|\d{1,2}([-/.])\d{1,2}\2\d{4}")  # 2024-01-05, 05/01/2024
 
 
-def _phone_slices(text: str) -> list[tuple[int, int]]:
+def _phone_slices(text: str, taken: Iterable[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """Spans of ``text`` where a phone number could be: each run of seven or more close digits that is not
-    only a date, widened by 24 characters each way to a word boundary (a "+", "(", "tel." or "ext. 12" stays in
-    view), merged where they touch. libphonenumber's matcher then reads these spans instead of the whole text."""
+    only a date, nor wholly inside a ``taken`` span (a card, IBAN, SSN or IP address already found: a phone number
+    starting inside one is dropped anyway), widened by 24 characters each way to a word boundary (a "+", "(",
+    "tel." or "ext. 12" stays in view), merged where they touch. libphonenumber's matcher then reads these spans
+    instead of the whole text."""
     out: list[tuple[int, int]] = []
     n = len(text)
     for m in _PHONE_RUN.finditer(text):
         run = m.group(0)
         if _DATE.fullmatch(run) or all(_DATE.fullmatch(part) for part in run.split() if part) and " " in run:
+            continue
+        if any(x <= m.start() and m.end() <= y for x, y in taken):
             continue
         a = max(0, m.start() - 24)
         while a > 0 and not text[a - 1].isspace() and m.start() - a < 40:
