@@ -33,6 +33,18 @@ BODIES = [
 ]
 
 
+def stop_gateway(gw: subprocess.Popen, upstream: subprocess.Popen) -> None:
+    """SIGTERM the gateway (killed after 20 s), kill the upstream."""
+    gw.send_signal(signal.SIGTERM)
+    try:
+        gw.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        gw.kill()
+        gw.wait()
+    upstream.kill()
+    upstream.wait()
+
+
 def wait_ready(url: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
     wait_http(url, proc, timeout_s, str(proc.args[:4]))
 
@@ -132,13 +144,6 @@ def test_two_workers_share_one_chain(tmp_path: Path) -> None:
 
         assert asyncio.run(burst()) == [200] * 60
     finally:
-        gw.send_signal(signal.SIGTERM)
-        try:
-            gw.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            gw.kill()
-            gw.wait()
-        upstream.kill()
-        upstream.wait()
+        stop_gateway(gw, upstream)
     result = verify(log)
     assert result["intact"] and result["records"] == 120, result

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ import pytest
 from opentrust.backends.local_server import free_port
 from opentrust.guard.metrics import Metrics
 from opentrust.guard.shared import MetricsFiles, SharedBuckets, reset
-from tests.guard.test_kill import wait_ready
+from tests.guard.test_kill import stop_gateway, wait_ready
 
 
 def test_two_connections_share_one_bucket(tmp_path: Path) -> None:
@@ -77,11 +76,4 @@ def test_workers_share_rate_limit_and_metrics(tmp_path: Path) -> None:
             assert total == 12, text
             assert 'opentrust_guard_blocks_total{rule="input.rate_limit"} 9' in text
     finally:
-        gw.send_signal(signal.SIGTERM)
-        try:
-            gw.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            gw.kill()
-            gw.wait()
-        upstream.kill()
-        upstream.wait()
+        stop_gateway(gw, upstream)
