@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 
 import jsonschema
@@ -96,9 +97,14 @@ def test_sample_field_preview_and_against(tmp_path: Path) -> None:
     proc = run_cli("data", str(data), "--format", "json", "--sample", "5", "--redact-preview",
                    "--no-builtin-benchmarks")
     doc = _json(proc)
-    assert doc["files"][0]["rows"] == 5 and doc["files"][0]["sampled"]
-    assert set(doc["pii"]["counts"]) == {"EMAIL"}  # only row 3 of the first 5 holds an item
-    row3 = next(p for p in doc["preview"] if p["row"] == 3)
+    assert doc["files"][0]["rows"] == 5 and doc["files"][0]["sampled"] and doc["files"][0]["rows_read"] == 40
+    sampled = [p["row"] for p in doc["preview"]]  # the preview shows the (first five) scanned rows
+    assert len(sampled) == 5 and sampled == sorted(sampled) and doc["parameters"]["seed"] == 0
+    planted = {3 + 4 * k: label for k, (label, _) in enumerate(PLANTED)}
+    assert sorted(doc["pii"]["counts"].items()) == sorted(
+        Counter(planted[r] for r in sampled if r in planted and planted[r].isupper()).items())
+    proc = run_cli("data", str(data), "--format", "json", "--redact-preview", "--no-builtin-benchmarks")
+    row3 = next(p for p in _json(proc)["preview"] if p["row"] == 3)
     assert "[EMAIL]" in row3["fields"]["text"] and "maria" not in row3["fields"]["text"]
     proc = run_cli("data", str(data), "--format", "json", "--field", "meta", "--no-builtin-benchmarks")
     assert _json(proc)["pii"]["counts"] == {}
@@ -129,3 +135,35 @@ def test_builtin_probes_planted_in_a_dataset_are_found(tmp_path: Path) -> None:
     assert {e["row"] for e in pi["examples"]} <= {5, 12, 19}  # (they share a 13-word system prompt)
     others = [c for c in doc["contamination"] if c["benchmark"].startswith("suite:")]
     assert all(c["gpt3_13gram"]["contaminated"] == 0 for c in others)
+
+
+def test_sample_is_a_seeded_random_sample_not_the_first_rows(tmp_path: Path) -> None:
+    """--sample N draws N rows at random from the whole file (a reservoir over the stream): not the first N, the
+    same rows for the same --seed, other rows for another seed, scanned in file order."""
+    data = write_jsonl(tmp_path / "d.jsonl", planted_rows(200))
+
+    def rows(*extra: str) -> list[int]:
+        proc = run_cli("data", str(data), "--format", "json", "--sample", "5", "--redact-preview",
+                       "--no-builtin-benchmarks", *extra)
+        return [p["row"] for p in _json(proc)["preview"]]
+
+    first, again, other = rows(), rows("--seed", "0"), rows("--seed", "7")
+    assert first == again and first != other and first != [0, 1, 2, 3, 4] and first == sorted(first)
+    assert max(first + other) >= 40  # drawn from the whole file, not a prefix
+    proc = run_cli("data", str(data), "--format", "json", "--sample", "500", "--no-builtin-benchmarks")
+    f = _json(proc)["files"][0]
+    assert (f["rows"], f["rows_read"], f["sampled"]) == (200, 200, False)  # N >= rows: every row
+
+
+def test_reservoir_draws_each_row_equally_often() -> None:
+    import random
+
+    from opentrust.datascan.readers import Row
+    from opentrust.datascan.run import reservoir
+
+    counts = Counter()
+    for seed in range(2000):
+        sample, seen, err = reservoir((Row(i, []) for i in range(20)), 5, random.Random(seed))
+        assert seen == 20 and err is None and len(sample) == 5
+        counts.update(r.index for r in sample)
+    assert all(400 < c < 600 for c in counts.values()), counts  # 500 expected for each row (sd ~19)

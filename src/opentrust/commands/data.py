@@ -26,7 +26,10 @@ def data(
     against: Annotated[Optional[List[str]], typer.Option(
         "--against", help="Also check contamination against this suite or probe YAML, dataset file or folder, or "
                           "built-in benchmark name (repeatable).")] = None,
-    sample: Annotated[Optional[int], typer.Option("--sample", min=1, help="Scan at most N rows of each file.")] = None,
+    sample: Annotated[Optional[int], typer.Option(
+        "--sample", min=1, help="Scan a random sample of N rows of each file (every row is read, N are scanned; "
+                                "the same sample for the same --seed).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the --sample draw.")] = 0,
     redact_preview: Annotated[bool, typer.Option(
         "--redact-preview", help="Add the first rows of each file with personal data and secrets replaced by "
                                  "placeholders ('preview' in JSON).")] = False,
@@ -59,7 +62,7 @@ def data(
     for p in paths:
         if not p.exists():
             raise UserError(f"{p}: no such file or folder", "check the path")
-    opts = Options(fields=split_list(fields), sample=sample, against=list(against or []),
+    opts = Options(fields=split_list(fields), sample=sample, seed=seed, against=list(against or []),
                    builtin_benchmarks=not no_builtin, redact_preview=redact_preview)
     console = stderr_console()
     with progress_display(console) as progress:

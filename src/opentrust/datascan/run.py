@@ -8,11 +8,12 @@ modules).
 
 from __future__ import annotations
 
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from opentrust._version import __version__
 from opentrust.datascan import ngrams
@@ -38,7 +39,8 @@ SECRET_REMEDY = "revoke the credential now (it is in the data), then remove it f
 @dataclass
 class Options:
     fields: list[str] | None = None
-    sample: int | None = None
+    sample: int | None = None  # scan a seeded random sample of this many rows of each file
+    seed: int = 0  # the sample's seed (each file's sample is drawn with "seed:path")
     against: list[str] = field(default_factory=list)
     builtin_benchmarks: bool = True
     redact_preview: bool = False
@@ -107,7 +109,8 @@ def scan_data(paths: list[Path], opts: Options | None = None,
     for n_file, f in enumerate(files):
         entry: dict[str, Any] = {"path": f.rel, "format": f.format, "compression": f.compression, "rows": 0,
                                  "bytes": f.size, "text_chars": 0, "seconds": 0.0, "skipped": f.skipped,
-                                 "note": f.note or None, "error": None, "sampled": False}
+                                 "note": f.note or None, "error": None, "sampled": False,
+                                 "rows_read": None}
         file_entries.append(entry)
         if f.skipped:
             if f.format in ("binary", "unknown"):
@@ -153,10 +156,13 @@ def scan_data(paths: list[Path], opts: Options | None = None,
 
         rows = 0
         try:
-            for row in iter_rows(f, opts.fields, bad):
-                if opts.sample is not None and rows >= opts.sample:
-                    entry["sampled"] = True
-                    break
+            source: Iterable[Row] = iter_rows(f, opts.fields, bad)
+            late_error: DataReadError | None = None
+            if opts.sample is not None:  # a seeded random sample of the file's rows, scanned in file order
+                source, seen, late_error = reservoir(source, opts.sample, random.Random(f"{opts.seed}:{f.rel}"))
+                entry["rows_read"] = seen
+                entry["sampled"] = seen > opts.sample
+            for row in source:
                 rows += 1
                 _scan_row(row, n_file, scanner, handle, dedup, index, pending, row_licences, opts)
                 if opts.redact_preview and len(preview_rows) < PREVIEW_ROWS and row.fields:
@@ -164,6 +170,8 @@ def scan_data(paths: list[Path], opts: Options | None = None,
                 if index is not None and len(pending) >= CONTAMINATION_BATCH:
                     index.add_batch(pending)
                     pending.clear()
+            if late_error is not None:
+                raise late_error
         except DataReadError as exc:
             entry["error"] = str(exc)
             findings.append({"rule_id": "DATA-READ-ERROR", "severity": "high", "title": "damaged or truncated file",
@@ -274,7 +282,7 @@ def scan_data(paths: list[Path], opts: Options | None = None,
     result: dict[str, Any] = {
         "schema_version": SCHEMA_VERSION, "kind": "data", "tool": {"name": "opentrust", "version": __version__},
         "paths": [str(p) for p in paths],
-        "parameters": {"fields": opts.fields, "sample": opts.sample, "against": opts.against,
+        "parameters": {"fields": opts.fields, "sample": opts.sample, "seed": opts.seed, "against": opts.against,
                        "builtin_benchmarks": opts.builtin_benchmarks},
         "files": file_entries,
         "findings": findings,
@@ -295,6 +303,28 @@ def scan_data(paths: list[Path], opts: Options | None = None,
     if opts.redact_preview:
         result["preview"] = preview
     return result
+
+
+def reservoir(rows: Iterable[Row], n: int, rng: random.Random) -> tuple[list[Row], int, DataReadError | None]:
+    """A uniform random sample of ``n`` of ``rows`` (Vitter's algorithm R over the stream: every row is read, at
+    most ``n`` are held), in file order, with how many rows were read and the read error that ended the stream
+    early, if any (the sample is then drawn from the rows before it)."""
+    sample: list[Row] = []
+    seen = 0
+    error = None
+    try:
+        for row in rows:
+            if seen < n:
+                sample.append(row)
+            else:
+                j = rng.randrange(seen + 1)
+                if j < n:
+                    sample[j] = row
+            seen += 1
+    except DataReadError as exc:
+        error = exc
+    sample.sort(key=lambda r: r.index)
+    return sample, seen, error
 
 
 def _dd() -> Any:

@@ -29,7 +29,10 @@ class DataFileEntry(Part):
     skipped: bool
     note: Optional[str] = None
     error: Optional[str] = Field(None, description="Why reading stopped early (truncated or damaged file).")
-    sampled: bool = Field(False, description="True when --sample stopped reading before the end.")
+    sampled: bool = Field(False, description="True when --sample scanned a random sample of the file's rows "
+                                             "(fewer than it holds).")
+    rows_read: Optional[int] = Field(None, description="With --sample: the rows read to draw the sample from "
+                                                       "(every row of the file; 'rows' were scanned).")
 
 
 class DataFinding(Part):
