@@ -21,6 +21,11 @@ With ``--litellm PATH`` the same non-streaming load also goes through LiteLLM's 
 its proxy overhead alone) when it starts offline. ``--cpus 0,1`` pins the gateway (and LiteLLM) to those cores (the
 issue's target is 2 cores) and the upstream and client to the other cores; without it every process shares all
 cores. Timings are for this machine.
+
+Standalone (a fresh checkout, no opentrust install, no network): any Python >= 3.11 with the gateway's packages —
+``pip install httpx starlette uvicorn uvloop httptools pydantic phonenumbers pluggy google-re2 pyyaml`` — then
+``python benchmarks/guard_load.py --cpus 0,1 --json out.json`` from the checkout's root (it puts ``src/`` on the path
+of the processes it starts). ``taskset`` (util-linux) is needed for ``--cpus``.
 """
 
 from __future__ import annotations

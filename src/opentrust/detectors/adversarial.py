@@ -16,8 +16,9 @@ other checks still read it).
 
 The score is a calibrated probability from the worst window's mean surprisal (nats per character) and the
 share of bracket and operator characters in it, fitted on synthetic data only: our benign prompts with and
-without suffixes of random tokens drawn from a tokenizer's vocabulary. Pure Python, no model runtime: about a
-microsecond per character (``benchmarks/guard_adversarial.py`` prints it).
+without suffixes of random tokens drawn from a tokenizer's vocabulary. Pure Python, no model runtime: about
+0.2 ms for a chat prompt and 2 µs per character beyond (``benchmarks/guard_adversarial.py``); a text longer than
+``MAX_CHARS`` is read at its start and its end only, which bounds the cost near 10 ms.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import json
 import math
 import re
 from functools import lru_cache
+from itertools import accumulate
 from importlib import resources
 from typing import Any, Mapping
 
@@ -35,7 +37,7 @@ from opentrust.detectors.text import looks_non_english
 ORDER = 5
 WINDOW = 48
 STRIDE = 12
-MAX_CHARS = 20_000  # a longer input is read at its start and its end, where suffixes go
+MAX_CHARS = 4_000  # a longer text is read at its start and its end (a suffix ends the attacker's message)
 PLACEHOLDER = "\x02"  # a masked value (URL, base64, hash...) reads as one character
 OTHER = "\x03"  # any character outside printable ASCII
 
@@ -47,6 +49,8 @@ _MASKS = re.compile(
     r"|\b(?=[A-Za-z+/]*\d)(?=[0-9+/]*[A-Za-z])[A-Za-z0-9+/_-]{20,}={0,2}"  # base64 / tokens with digits and letters
     r"|\b0x[0-9a-fA-F]+\b|\b[0-9a-fA-F]{12,}\b"  # hex
 )
+_SPACE = re.compile(r"\s+")
+_NOT_ASCII = re.compile("[^ -~\x02]")
 _OPERATORS = frozenset("{}[]()<>|\\^~$=*`#@+%&_")
 
 
@@ -54,8 +58,8 @@ def mask(text: str) -> str:
     """Masked values become ``PLACEHOLDER``; characters outside printable ASCII become ``OTHER``; runs of
     whitespace become one space."""
     text = _MASKS.sub(PLACEHOLDER, text)
-    text = re.sub(r"\s+", " ", text)
-    return "".join(ch if " " <= ch <= "~" or ch == PLACEHOLDER else OTHER for ch in text)
+    text = _SPACE.sub(" ", text)
+    return _NOT_ASCII.sub(OTHER, text)
 
 
 _WORD_TOKEN = re.compile(r"[a-z]+|\d+|[^\sa-z\d]")
@@ -95,20 +99,17 @@ def max_window_mean(values: list[float], width: int, stride: int, skip: Any = No
     if n == 0:
         return -1.0, 0
     w = min(width, n)
-    acc = [0.0]
-    for v in values:
-        acc.append(acc[-1] + v)
+    acc = [0.0, *accumulate(values)]
     starts = list(range(0, n - w + 1, stride))
     if starts[-1] != n - w:
         starts.append(n - w)
-    best, best_at = -1.0, 0
-    for i in starts:
-        if skip is not None and skip(i, w):
-            continue
-        m = (acc[i + w] - acc[i]) / w
-        if m > best:
-            best, best_at = m, i
-    return best, best_at
+    if skip is not None:
+        starts = [i for i in starts if not skip(i, w)]
+        if not starts:
+            return -1.0, 0
+    sums = [acc[i + w] - acc[i] for i in starts]
+    k = max(range(len(sums)), key=sums.__getitem__)  # the first of equal maxima, as a scan keeps it
+    return sums[k] / w, starts[k]
 
 
 class CharLM:
@@ -123,18 +124,23 @@ class CharLM:
         """-log P of each character given the ones before it (nats)."""
         logp, order, backoff, floor = self.logp, self.order, self.backoff, self.floor
         get = logp.get
-        out = []
         padded = " " * (order - 1) + text
-        for i in range(order - 1, len(padded)):
-            penalty = 0.0
-            for n in range(order, 0, -1):
-                v = get(padded[i - n + 1:i + 1])
+        # most characters are found with their full context: look those up in one pass, back off for the rest
+        out = [get(padded[i:i + order]) for i in range(len(text))]
+        for i, v in enumerate(out):
+            if v is not None:
+                out[i] = -v
+                continue
+            end = i + order
+            penalty = backoff
+            for n in range(order - 1, 0, -1):
+                v = get(padded[end - n:end])
                 if v is not None:
-                    out.append(penalty - v)
+                    out[i] = penalty - v
                     break
                 penalty += backoff
             else:
-                out.append(penalty - floor)
+                out[i] = penalty - floor
         return out
 
 
@@ -219,9 +225,12 @@ class AdversarialSuffixDetector(Detector):
 
     def score(self, text: str) -> tuple[float, str]:
         """(probability, the worst window as the model read it, masked). A text that looks like another language
-        (``looks_non_english``) scores 0: the model knows English, and reads every other language as noise."""
+        (``other_language``) scores 0: the model knows English, and reads every other language as noise."""
         if other_language(text):
             return 0.0, ""
+        return self._score(text)
+
+    def _score(self, text: str) -> tuple[float, str]:
         feats, chunk = window_stats(text, self.lm, self.words)
         if not chunk:
             return 0.0, ""
@@ -231,7 +240,7 @@ class AdversarialSuffixDetector(Detector):
         if other_language(prompt):
             return Detection(self.negative_label, 0.0, "not English: not read (the model knows English)",
                              ("non_english",))
-        p, chunk = self.score(prompt)
+        p, chunk = self._score(prompt)
         label = self.positive_label if p >= self.threshold else self.negative_label
         what = "least language-like window" if label == self.positive_label else "closest window"
         return Detection(label, p, f"p(adversarial)={p:.2f}; {what}: {chunk[:60]!r}")
