@@ -215,19 +215,19 @@ def _windows(text: str) -> list[tuple[int, int]]:
             out.pop()
         else:
             a = max(0, pos - _PAD)
-            lo = text.rfind("\x00", a, pos)
+            if a:
+                q = _QUIET.search(text, max(0, a - 60), a + 1)
+                a = q.start() if q else max(0, a - 60)
+            lo = text.rfind("\x00", a, pos)  # clipped after widening: a wide edge must not reach another field
             if lo >= 0:
                 a = lo + 1
-            else:
-                q = _QUIET.search(text, max(0, a - 60), a + 1) if a else None
-                a = q.start() if q else (max(0, a - 60) if a else 0)
         b = min(n, pos + _PAD)
+        if b < n:
+            q = _QUIET.search(text, b, min(n, b + 80))
+            b = q.start() if q else min(n, b + 80)
         hi = text.find("\x00", pos, b)
         if hi >= 0:
             b = hi
-        elif b < n:
-            q = _QUIET.search(text, b, min(n, b + 80))
-            b = q.start() if q else min(n, b + 80)
         out.append((a, b))
     return out
 

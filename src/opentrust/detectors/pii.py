@@ -162,9 +162,26 @@ def find_pii(text: str, regions: Iterable[str] = ("US", "GB", "DE", "FR"),
                 start = a + pm.start
                 if start in seen or any(x <= start < y for x, y in taken) or _DOTTED_QUAD.fullmatch(pm.raw_string):
                     continue
+                if _not_a_phone_context(text, start):
+                    continue
                 seen.add(start)
                 found.append(PIIMatch("phone", pm.raw_string, start))
     return sorted((p for p in found if p.kind in want), key=lambda p: p.start)
+
+
+#: what a number right after these is: a routing, account, order… number, not a phone number (the label names it)
+_NUMBER_LABEL = re.compile(
+    r"(?i)\b(?:routing|account|acct|order|invoice|ticket|tracking|serial|isbn|sku|iban|swift|bic|sort\s+code)"
+    r"(?:\s+(?:number|no\.?|num|nr\.?|id))?\s*[:#=]?\s*$")
+
+
+def _not_a_phone_context(text: str, start: int) -> bool:
+    """A phone-shaped match that context says is something else: the tail of a time ("13:55:36 -0700": a digit
+    and a colon right before it), or right after a label that names another kind of number ("routing 021000021",
+    "order no. 5551234")."""
+    if start >= 2 and text[start - 1] == ":" and text[start - 2].isdigit():
+        return True
+    return bool(_NUMBER_LABEL.search(text, max(0, start - 32), start))
 
 
 #: four dot-separated groups of one to three digits: an address-like or version number, never written as a phone
@@ -252,7 +269,7 @@ _STREET = re.compile(
     r"(?<![\w-])\d{1,5}[A-Za-z]?,?\s+(?:[A-Z][a-z'’.-]+\s+){1,3}"
     r"(?:Street|St\.?|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Dr\.?|Court|Ct\.?|Place|Pl\.?"
     r"|Terrace|Close|Square|Sq\.?|Way)(?![\w])")
-_HONORIFIC = re.compile(r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?P<name>[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){0,2})")
+_HONORIFIC = re.compile(r"\b(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof)\.?\s+(?P<name>[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){0,2})")
 _NAME_LABEL = re.compile(r"(?i:\bname)\s*[:=]\s*[\"']?(?P<name>[A-Z][a-z'’-]+(?:\s+[A-Z][a-z'’-]+){1,2})")
 
 
