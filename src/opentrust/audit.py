@@ -56,7 +56,7 @@ def run_audit(spec: str, out_dir: Path, profile: Profile = "quick", fail_on: Sev
               db: Path | None = None, api_key_env: str | None = None, seed: int = 0, use_cache: bool = True,
               only: list[str] | None = None, debug: bool = False, model_id: str | None = None,
               progress: Callable[[str, int, int], None] = lambda d, c, t: None,
-              before_write: Callable[[Report], None] | None = None) -> AuditResult:
+              before_write: Callable[[Report], None] | None = None, executor: Any = None) -> AuditResult:
     """``before_write(report)``: called on the finished report before it is written and stored (``audit --policy``
     adds its gate section there)."""
     target = resolve_target(spec, api_key_env=api_key_env, model_id=model_id)
@@ -69,7 +69,8 @@ def run_audit(spec: str, out_dir: Path, profile: Profile = "quick", fail_on: Sev
                             f"choose from: {', '.join(c.name for c in checks)}")
         checks = [c for c in checks if c.name in only]
     parameters: dict[str, Any] = {"profile": profile, "seed": seed, "checks": [c.name for c in checks]}
-    with RunSession(target, "audit", parameters, db=db, use_cache=use_cache, generate=False) as session:
+    with RunSession(target, "audit", parameters, db=db, use_cache=use_cache, generate=False,
+                    executor=executor) as session:
         report = Report(
             tool=ToolInfo(version=__version__), command="audit", run_id=session.run_id, created_at=utc_now(),
             target=TargetInfo(name=target.name, kind=target.kind, location=target.location, model=target.model,

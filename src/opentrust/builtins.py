@@ -21,9 +21,10 @@ def register_commands(app: Any) -> None:
 
     for module in (gate, policy, models, diff, factsheet, data):
         module.register(app)
-    from opentrust.commands import guard
+    from opentrust.commands import guard, workers
 
     guard.register(app)
+    workers.register(app)
 
 
 @hookimpl

@@ -31,6 +31,15 @@ ModelIdOption = Annotated[Optional[str], typer.Option(
     "--model-id", help="Endpoints: pin the model's identity (e.g. the weights' digest or a version). Cached "
     "samples are reused only under the same id. Default: what the server reports about the model.")]
 
+ExecutorOption = Annotated[str, typer.Option(
+    "--executor", help="Where the work runs: local (this process) or ray (a Ray cluster; the opentrust[ray] extra).")]
+RayAddressOption = Annotated[Optional[str], typer.Option(
+    "--ray-address", help="With --executor ray: the cluster's address (host:port of the head node). Default: "
+    "RAY_ADDRESS, else a Ray instance started on this machine.")]
+RayWorkersOption = Annotated[Optional[int], typer.Option(
+    "--ray-workers", min=1, help="With --executor ray: workers (Ray actors) per model. Default: one per node that "
+    "can serve the model.")]
+
 
 def split_list(values: Optional[list[str]]) -> Optional[list[str]]:
     """A repeatable option whose values may also be comma-separated (``-c a,b -c c``), as one list."""
@@ -124,3 +133,37 @@ def progress_display(console: Any) -> Iterator[Callable[[str, int, int], None]]:
             bar.update(tasks[key], description=description, completed=completed, total=total)
 
         yield update
+
+
+@contextmanager
+def executor_scope(name: str, address: Optional[str], workers: Optional[int],
+                   progress: Optional[Callable[[str, int, int], None]] = None) -> Iterator[Any]:
+    """The executor named by --executor/--ray-address/--ray-workers, closed (its workers stopped) afterwards."""
+    from opentrust.executor import make_executor
+
+    if workers is not None and name != "ray":
+        from opentrust.errors import UserError
+
+        raise UserError("--ray-workers needs --executor ray", "add --executor ray, or drop --ray-workers")
+    executor = make_executor(name, address, workers, progress=progress)
+    try:
+        yield executor
+    finally:
+        executor.close()
+
+
+def print_executor_summary(console: Any, executor: Any) -> None:
+    """Per-node work and throughput after a run on Ray (nothing for the local executor)."""
+    nodes = executor.nodes()
+    if executor.name == "local" or not nodes:
+        return
+    from rich.table import Table
+
+    info = executor.describe()
+    table = Table(title=f"Ray: {len(nodes)} node(s), {info.get('workers') or '-'} worker(s), "
+                        f"{info.get('retried', 0)} retried", title_justify="left")
+    for col in ("node", "workers", "done", "per second"):
+        table.add_column(col, justify="left" if col == "node" else "right")
+    for n in nodes:
+        table.add_row(n.node, str(n.workers), str(n.samples), f"{n.per_s:.2f}")
+    console.print(table)

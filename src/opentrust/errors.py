@@ -17,6 +17,10 @@ class UserError(Exception):
         self.message = message
         self.hint = hint
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # keeps the hint when the error crosses a process boundary (a Ray worker raising it)
+        return (type(self), (self.message, self.hint))
+
     def one_line(self) -> str:
         text = self.message.rstrip(".")
         return f"{text}. {self.hint[:1].upper()}{self.hint[1:]}" if self.hint else text

@@ -24,6 +24,7 @@ from opentrust.errors import UserError
 
 if TYPE_CHECKING:
     from opentrust.backends.base import Backend, Completion
+    from opentrust.executor import Executor
     from opentrust.sampler import Sampler
     from opentrust.store import Store
     from opentrust.target import Target
@@ -35,11 +36,13 @@ class RunSession:
     def __init__(self, target: "Target | str", command: str, parameters: dict[str, Any] | None = None, *,
                  db: Any = None, store: "Store | None" = None, api_key_env: str | None = None,
                  model_id: str | None = None, use_cache: bool = True, concurrency: int | None = None,
-                 backend: "Backend | None" = None, generate: bool = True):
+                 backend: "Backend | None" = None, generate: bool = True, executor: "Executor | None" = None):
         """``target``: a Target or what the user typed; ``parameters``: what identifies the run for resuming
         (and is recorded with it); ``backend``: a ready backend to use instead of the target's (tests use
         ``opentrust.backends.fake.FakeBackend``; the session does not close it); ``generate``: the command
-        samples the model, so a target that cannot generate is a usage error."""
+        samples the model, so a target that cannot generate is a usage error; ``executor``: where generations
+        run (``opentrust.executor``; default: this process). It is not part of the run's identity: a run
+        started on Ray resumes locally and the other way round, with every cached sample reused."""
         self._spec = target
         self.command = command
         self.parameters = dict(parameters or {})
@@ -50,6 +53,7 @@ class RunSession:
         self.use_cache = use_cache
         self.concurrency = concurrency
         self._given_backend = backend
+        self.executor = executor
         self.generate = generate
         self.target: "Target" = None  # type: ignore[assignment]
         self.store: "Store" = None  # type: ignore[assignment]
@@ -120,9 +124,14 @@ class RunSession:
             if self._given_backend is not None:
                 self._backend = self._given_backend
             else:
-                self._backend = self.target.backend(concurrency=self.concurrency)
+                self._backend = self._make_backend(self.target, self.concurrency)
                 self._owned.append(self._backend)
         return self._backend
+
+    def _make_backend(self, target: "Target", concurrency: int | None) -> "Backend":
+        if self.executor is not None:
+            return self.executor.backend(target, concurrency)
+        return target.backend(concurrency=concurrency)
 
     def sampler(self, on_sample: "Callable[[Completion], None] | None" = None,
                 concurrency: int | None = None) -> "Sampler":
@@ -150,7 +159,7 @@ class RunSession:
             fingerprint = judge.fingerprint(self.store)
             self.store.record_model(fingerprint, judge.kind, judge.spec, judge.name, judge.location,
                                     _identity_record(judge, judge.identity() if judge.kind != "gguf" else None))
-            backend = judge.backend()
+            backend = self._make_backend(judge, None)
             self._owned.append(backend)
             self._judges[spec] = Sampler(backend, self.store, fingerprint, run_id=self.run_id,
                                          use_cache=self.use_cache)

@@ -48,6 +48,8 @@ class ModelPool:
         self._models: dict[tuple[str, int, int, int], _Loaded] = {}
         self._lock = threading.Lock()
         self._atexit = False
+        #: models loaded so far (a Ray worker reports it: one load per worker, never one per sample)
+        self.loads = 0
 
     @staticmethod
     def key(path: Path, n_ctx: int) -> tuple[str, int, int, int]:
@@ -67,6 +69,7 @@ class ModelPool:
                     self._close(old)
                 entry = _Loaded(_load(path, n_ctx), threading.Lock())
                 self._models[key] = entry
+                self.loads += 1
                 if not self._atexit:
                     atexit.register(self.close_all)
                     self._atexit = True
@@ -107,7 +110,9 @@ def _load(path: Path, n_ctx: int) -> Any:
     except ImportError as exc:  # pragma: no cover - a core dependency
         raise BackendError("llama-cpp-python is not installed", "run `make install`") from exc
     try:
-        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=os.cpu_count() or 2, verbose=False, seed=0)
+        # a Ray worker sets OPENTRUST_LLAMA_THREADS to the CPUs it declared (opentrust.executor.ray_backend)
+        threads = int(os.environ.get("OPENTRUST_LLAMA_THREADS") or 0) or os.cpu_count() or 2
+        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
     except (ValueError, RuntimeError, OSError) as exc:
         raise BackendError(f"llama.cpp could not load {path}: {exc}",
                            "check the file with `opentrust scan`; it may be truncated or unsupported") from exc

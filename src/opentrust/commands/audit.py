@@ -7,7 +7,9 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, ModelIdOption, DbOption, FailOnOption, STATE, guarded, progress_display, stderr_console
+from opentrust.clikit import (STATE, ApiKeyEnvOption, DbOption, ExecutorOption, FailOnOption, ModelIdOption,
+                              RayAddressOption, RayWorkersOption, executor_scope, guarded, print_executor_summary,
+                              progress_display, stderr_console)
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +26,9 @@ def audit(
     db: DbOption = None,
     api_key_env: ApiKeyEnvOption = None,
     model_id: ModelIdOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    ray_workers: RayWorkersOption = None,
     seed: Annotated[int, typer.Option("--seed", help="Base seed; sample i uses a seed derived from it.")] = 0,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Generate fresh samples instead of reusing cached ones.")] = False,
     checks: Annotated[Optional[List[str]], typer.Option("--check", help="Run only this check (repeatable).")] = None,
@@ -49,11 +54,12 @@ def audit(
 
         gating = AuditGate(policy)
     console = stderr_console()
-    with progress_display(console) as progress:
+    with progress_display(console) as progress, executor_scope(executor, ray_address, ray_workers, progress) as ex:
         result = run_audit(target, out, profile=profile, fail_on=threshold, db=db,  # type: ignore[arg-type]
                            api_key_env=api_key_env, seed=seed, model_id=model_id, use_cache=not no_cache, only=checks,
                            debug=STATE["debug"], progress=progress,
-                           before_write=gating.attach if gating is not None else None)
+                           before_write=gating.attach if gating is not None else None, executor=ex)
+    print_executor_summary(console, ex)
     if result.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
     print_summary(result.report, console)

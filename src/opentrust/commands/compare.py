@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, DbOption, guarded, progress_display, stderr_console
+from opentrust.clikit import (ApiKeyEnvOption, DbOption, ExecutorOption, RayAddressOption, RayWorkersOption,
+                              executor_scope, guarded, print_executor_summary, progress_display, stderr_console)
 
 
 def register(app: typer.Typer) -> None:
@@ -46,6 +47,9 @@ def compare(
                                                               "ones.")] = False,
     db: DbOption = None,
     api_key_env: ApiKeyEnvOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    ray_workers: RayWorkersOption = None,
 ) -> None:
     """Run the same cases with the same seeds on every target; paired verdicts, latency, memory, energy, CO2.
 
@@ -73,8 +77,9 @@ def compare(
                              seed=seed, grid_intensity=grid_intensity, country=country, cpu_watts=cpu_watts,
                              use_cache=not no_cache, api_key_env=api_key_env)
     console = stderr_console()
-    with progress_display(console) as progress:
-        doc = run_compare(specs, cases, options, db=db, progress=progress)
+    with progress_display(console) as progress, executor_scope(executor, ray_address, ray_workers, progress) as ex:
+        doc = run_compare(specs, cases, options, db=db, progress=progress, executor=ex)
+    print_executor_summary(console, ex)
     from opentrust.compare.report import print_table
     from opentrust.report.jsonout import atomic_write
     from opentrust.results.compare import CompareResult

@@ -8,8 +8,9 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import (ApiKeyEnvOption, DbOption, FailOnOption, ModelIdOption, emit_result, guarded,
-                              progress_display, split_list, stderr_console)
+from opentrust.clikit import (ApiKeyEnvOption, DbOption, ExecutorOption, FailOnOption, ModelIdOption,
+                              RayAddressOption, RayWorkersOption, emit_result, executor_scope, guarded,
+                              print_executor_summary, progress_display, split_list, stderr_console)
 
 
 def register(app: typer.Typer) -> None:
@@ -46,6 +47,9 @@ def redteam(
                                               "exchange).")] = "instruction",
     api_key_env: ApiKeyEnvOption = None,
     model_id: ModelIdOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    ray_workers: RayWorkersOption = None,
 ) -> None:
     """Attack the model with the probe catalogue and report attack-success rates with confidence intervals.
 
@@ -87,10 +91,11 @@ def redteam(
     from opentrust.redteam.report import print_table
 
     console = stderr_console()
-    with progress_display(console) as progress:
+    with progress_display(console) as progress, executor_scope(executor, ray_address, ray_workers, progress) as ex:
         result = run_campaign(plan, target, db=db, seed=seed, use_cache=not no_cache, concurrency=concurrency,
                               judge=judge, api_key_env=api_key_env, model_id=model_id, progress=progress,
-                              judge_format=judge_format)
+                              judge_format=judge_format, executor=ex)
+    print_executor_summary(console, ex)
     if result.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
     emit_result(result, formats, fmt, out, junit, lambda c: print_table(result, c, threshold))

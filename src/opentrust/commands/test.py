@@ -8,7 +8,9 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import ApiKeyEnvOption, ModelIdOption, DbOption, guarded, progress_display, stderr_console
+from opentrust.clikit import (ApiKeyEnvOption, DbOption, ExecutorOption, ModelIdOption, RayAddressOption,
+                              RayWorkersOption, executor_scope, guarded, print_executor_summary, progress_display,
+                              stderr_console)
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +41,9 @@ def test(
     db: DbOption = None,
     api_key_env: ApiKeyEnvOption = None,
     model_id: ModelIdOption = None,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    ray_workers: RayWorkersOption = None,
 ) -> None:
     """Sample each case until a sequential test decides pass or fail (or max_samples: inconclusive).
 
@@ -71,10 +76,12 @@ def test(
     from opentrust.evals.testrun import run_cases
 
     console = stderr_console()
-    with progress_display(console) as progress:
+    with progress_display(console) as progress, executor_scope(executor, ray_address, ray_workers, progress) as ex:
         run = run_cases(cases, model, db=db, seed=seed, use_cache=not no_cache, concurrency=concurrency,
                         judge=judge, api_key_env=api_key_env, model_id=model_id,
-                        parameters={"suites": [str(p) for p in paths], "tags": tags or []}, progress=progress)
+                        parameters={"suites": [str(p) for p in paths], "tags": tags or []}, progress=progress,
+                        executor=ex)
+    print_executor_summary(console, ex)
     if run.resumed:
         console.print("[dim]resumed an interrupted run; cached samples were reused[/]")
     from opentrust.report.jsonout import atomic_write

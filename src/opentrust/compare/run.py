@@ -103,7 +103,7 @@ def _backend_for(target: Any, given: "Backend | None") -> "Backend":
 
 
 def run_compare(specs: list[str], cases: list["CaseSpec"], options: CompareOptions, *, db: Any = None,
-                progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+                progress: Callable[[str, int, int], None] | None = None, executor: Any = None) -> dict[str, Any]:
     """Run the whole comparison; returns the result document (opentrust.results.compare.CompareResult's JSON)."""
     from opentrust.session import RunSession
     from opentrust.store import Store
@@ -136,9 +136,14 @@ def run_compare(specs: list[str], cases: list["CaseSpec"], options: CompareOptio
             if owned:  # a worker process must not outlive a failed comparison
                 stack.callback(_close_sync, backend)
             # "as": gemma3-270m and completion:gemma3-270m share a fingerprint, and would otherwise share a run
+            # on Ray, quality samples are drawn on the cluster; latency, memory and energy stay measured here
+            # (they describe this machine), on the local backend
+            quality = backend if executor is None or executor.name == "local" or spec in options.backends \
+                else executor.backend(target, None)
             session = stack.enter_context(RunSession(target, "compare", {**params, "as": spec}, store=store,
-                                                     backend=backend, use_cache=options.use_cache,
+                                                     backend=quality, use_cache=options.use_cache,
                                                      api_key_env=options.api_key_env))
+
             contenders.append(Contender(spec, session, backend, [[] for _ in cases], [[] for _ in cases],
                                         owned=owned))
         doc = asyncio.run(_compare(contenders, cases, options, meter, intensity, progress))

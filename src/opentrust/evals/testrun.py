@@ -25,6 +25,8 @@ class TestRun:
     run_id: str = ""
     resumed: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
+    #: where the samples were drawn (opentrust.executor's ``describe``); None: this process
+    executor: dict[str, Any] | None = None
 
     __test__ = False  # not a pytest test class
 
@@ -39,6 +41,7 @@ class TestRun:
 
     def to_json(self) -> dict[str, Any]:
         return {"schema_version": SCHEMA_VERSION, "kind": "test", "model": self.model, "run_id": self.run_id,
+                "executor": self.executor,
                 "parameters": self.parameters,
                 "cases": [r.to_json() for r in self.results], "suite": self.suite}
 
@@ -57,16 +60,19 @@ def run_cases(cases: list["CaseSpec"], model: "str | Target", *, db: Path | str 
               use_cache: bool = True, concurrency: int | None = None, judge: str | None = None,
               api_key_env: str | None = None, command: str = "test",
               parameters: dict[str, Any] | None = None, model_id: str | None = None, backend: Any = None,
-              progress: Callable[[str, int, int], None] | None = None) -> TestRun:
+              progress: Callable[[str, int, int], None] | None = None, executor: Any = None) -> TestRun:
     """Run ``cases`` against the target ``model`` (a spec: smollm2, a .gguf, openai:URL#MODEL) in one session."""
+    from opentrust.executor import result_block
     from opentrust.session import RunSession
 
     params = {"seed": seed, "cases": [c.id for c in cases], "judge": judge, **(parameters or {})}
     with RunSession(model, command, params, db=db, api_key_env=api_key_env, model_id=model_id,
-                    use_cache=use_cache, concurrency=concurrency, backend=backend) as session:
+                    use_cache=use_cache, concurrency=concurrency, backend=backend, executor=executor) as session:
         results, stats = session.run(lambda: run_cases_async(cases, session, seed=seed, judge=judge,
                                                              api_key_env=api_key_env, progress=progress))
         run = TestRun(model=session.model_info(), results=results, stats=stats, run_id=session.run_id,
-                      resumed=session.resumed, parameters={**params, "use_cache": use_cache, "cases": len(cases)})
+                      resumed=session.resumed, parameters={**params, "use_cache": use_cache, "cases": len(cases)},
+                      executor=result_block(executor))
         session.finish(run.to_json())
     return run
+

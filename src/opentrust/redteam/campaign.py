@@ -119,19 +119,21 @@ def _base_payloads(probes: Sequence["Probe"]) -> dict[str, str]:
 def run_campaign(plan: Plan, model: Any, *, db: Any = None, seed: int = 0, use_cache: bool = True,
                  concurrency: int | None = None, judge: str | None = None, api_key_env: str | None = None,
                  model_id: str | None = None, backend: Any = None, judge_format: str = "instruction",
-                 progress: Callable[[str, int, int], None] | None = None) -> "CampaignResult":
+                 progress: Callable[[str, int, int], None] | None = None, executor: Any = None) -> "CampaignResult":
     """Run ``plan`` against the target spec ``model`` (smollm2, a .gguf, openai:URL#MODEL) in one session."""
+    from opentrust.executor import result_block
     from opentrust.session import RunSession
 
     params = {"seed": seed, **plan.parameters(), "probe_ids": [p.id for p in plan.probes], "judge": judge}
     if judge:
         params["judge_format"] = judge_format
     with RunSession(model, "redteam", params, db=db, api_key_env=api_key_env, model_id=model_id,
-                    use_cache=use_cache, concurrency=concurrency, backend=backend) as session:
+                    use_cache=use_cache, concurrency=concurrency, backend=backend, executor=executor) as session:
         result = session.run(lambda: run_campaign_async(plan, session, seed=seed, judge=judge,
                                                         judge_format=judge_format, api_key_env=api_key_env,
                                                         progress=progress))
         result.resumed = session.resumed
         result.parameters = {**plan.parameters(), "seed": seed, "use_cache": use_cache, "judge": judge}
+        result.executor = result_block(executor)
         session.finish(result.to_json())
     return result

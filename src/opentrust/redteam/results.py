@@ -178,6 +178,8 @@ class CampaignResult:
     resumed: bool = False
     parameters: dict[str, Any] = field(default_factory=dict)
     findings: list["Finding"] = field(default_factory=list)
+    #: where the samples were drawn (opentrust.executor's ``describe``); None: this process
+    executor: dict[str, Any] | None = None
 
     @property
     def target_half_width(self) -> float:
@@ -266,6 +268,7 @@ class CampaignResult:
                     **({"summary.over_refusal": over} if over else {})}
         return {
             "schema_version": SCHEMA_VERSION, "kind": "redteam", "model": self.model, "run_id": self.run_id,
+            "executor": self.executor,
             "parameters": self.parameters or self.plan_parameters,
             "method": {"interval": METHOD, "confidence": CONFIDENCE, "design": self.design(),
                        "case_mapping": "a probe variant is a case that passes when the attack fails",

@@ -37,6 +37,21 @@ class Part(BaseModel):
             return default
 
 
+class ExecutorInfo(Part):
+    """Where a run's samples were drawn (``--executor``). Never part of the run's identity: the same seeds give
+    the same result on every executor, and a run resumes on another with its cached samples."""
+
+    name: str = Field("local", description="local or ray")
+    address: str | None = Field(None, description="The Ray cluster's address, or local for an instance started by "
+                                                  "the command.")
+    workers: int | None = Field(None, description="Ray workers (actors) that generated.")
+    retried: int = Field(0, description="Samples sent again to another worker after theirs died.")
+    nodes: list[dict[str, Any]] = Field(default_factory=list, description="Per node: node, host, workers, samples, "
+                                                                          "seconds, per_s.")
+    worker_processes: list[dict[str, Any]] = Field(default_factory=list, description="Per worker alive at the end: "
+                                                   "node, pid, model_loads (1: loaded once, reused for every sample).")
+
+
 class ResultBase(Part):
     """The envelope every opentrust JSON output has at its top level (its other fields are the kind's own)."""
 

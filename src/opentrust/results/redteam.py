@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from opentrust.findings import Finding
-from opentrust.results.base import Part, ResultBase
+from opentrust.results.base import ExecutorInfo, Part, ResultBase
 from opentrust.results.test import ModelRef
 
 SCHEMA_VERSION = "2.1"
@@ -96,6 +96,7 @@ class RedteamResult(ResultBase):
     kind: Literal["redteam"] = "redteam"
     model: ModelRef
     run_id: str
+    executor: ExecutorInfo | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     method: Method
     summary: Summary

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from opentrust.results.base import Part, ResultBase
+from opentrust.results.base import ExecutorInfo, Part, ResultBase
 
 SCHEMA_VERSION = "1.1"
 
@@ -77,6 +77,7 @@ class TestResult(ResultBase):
     kind: Literal["test"] = "test"
     model: ModelRef
     run_id: str
+    executor: ExecutorInfo | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     cases: list[CaseOutcome]
     suite: SuiteSummary
