@@ -167,3 +167,29 @@ def test_reservoir_draws_each_row_equally_often() -> None:
         assert seen == 20 and err is None and len(sample) == 5
         counts.update(r.index for r in sample)
     assert all(400 < c < 600 for c in counts.values()), counts  # 500 expected for each row (sd ~19)
+
+
+def test_gate_reads_a_data_result_under_the_data_root(tmp_path: Path) -> None:
+    """`opentrust gate` takes `opentrust data --format json` as evidence (root `data`): a no-secrets rule fails on
+    a file with a planted token and passes on clean rows; a rule on the card of a single file is unknown."""
+    policy = tmp_path / "p.yml"
+    policy.write_text(
+        "policy: data\ntier: custom\nrules:\n"
+        "  - id: data.no-secrets\n    require: {path: 'data.findings[rule_id=DATA-SECRET]', op: exists, value: false}\n"
+        "    severity: deny\n    message: no credentials in the data\n"
+        "  - id: data.pii-rows\n    require: {path: data.pii.rows_with_pii, op: le, value: 0}\n"
+        "    severity: warn\n    message: no personal data\n"
+        "  - id: data.card\n    require: {path: data.card.completeness, op: ge, value: 0.5}\n"
+        "    severity: warn\n    message: a card\n")
+    verdicts = {}
+    for name, rows in (("planted", planted_rows(40)), ("clean", planted_rows(3))):
+        data = write_jsonl(tmp_path / f"{name}.jsonl", rows)
+        out = tmp_path / f"{name}.json"
+        run_cli("data", str(data), "--format", "json", "--out", str(out), "--no-builtin-benchmarks", "--fail-on", "none")
+        proc = run_cli("gate", "--policy", str(policy), str(out), "--format", "json", "--no-record")
+        doc = json.loads(proc.stdout)
+        verdicts[name] = (proc.returncode, doc["verdict"], {r["id"]: r["outcome"] for r in doc["rules"]})
+    assert verdicts["planted"] == (1, "fail", {"data.no-secrets": "fail", "data.pii-rows": "warn",
+                                                 "data.card": "unknown"})
+    assert verdicts["clean"] == (0, "pass", {"data.no-secrets": "pass", "data.pii-rows": "pass",
+                                               "data.card": "unknown"})

@@ -15,6 +15,7 @@ root            from an audit report                                      from a
 ``behaviour``   the behaviour section's data (``suite``, ``cases``)       ``opentrust test --format json``
 ``fairness``    the fairness section's data                               ``opentrust fairness --format json``
 ``redteam``     the redteam section's data (``summary``, ``categories``)  ``opentrust redteam --format json``
+``data``        the data section's data (``pii``, ``secrets``, ``card``…)  ``opentrust data --format json``
 ``compare``     —                                                         ``opentrust compare`` JSON
 ``measurements``every measurement of the report, by name                  —
 ``findings``    every finding of the report                               —
@@ -45,13 +46,13 @@ from typing import Any
 from opentrust.errors import UserError
 
 ROOTS = ("audit", "target", "model_facts", "scan", "openness", "smoke", "behaviour", "fairness", "redteam", "compare",
-         "measurements", "findings")
+         "data", "measurements", "findings")
 #: audit section -> root (the scan section keeps its document one level down)
 SECTION_ROOTS = {"model_facts": "model_facts", "scan": "scan", "openness": "openness", "smoke": "smoke",
-                 "behaviour": "behaviour", "fairness": "fairness", "redteam": "redteam"}
+                 "behaviour": "behaviour", "fairness": "fairness", "redteam": "redteam", "data": "data"}
 #: result kind -> root
 KIND_ROOTS = {"scan": "scan", "openness": "openness", "test": "behaviour", "fairness": "fairness",
-              "redteam": "redteam", "compare": "compare"}
+              "redteam": "redteam", "compare": "compare", "data": "data"}
 SELECT_KEYS = ("check", "name", "id", "target", "attribute", "spec")
 POINT_KEYS = ("value", "asr", "pass_rate", "mean", "max_gap", "diff", "rate")
 INTERVAL_KEYS = ("ci", "interval", "gap_ci")
