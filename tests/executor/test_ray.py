@@ -195,3 +195,15 @@ def test_bad_cluster_options_are_one_line_errors() -> None:
                          (["--executor", "dask"], "unknown executor")]:
         proc = run_cli("test", "--builtin", "-k", "capital[italy]", "--model", "smollm2", *args)
         assert proc.returncode == 2 and needle in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_compare_draws_quality_samples_on_ray(two_nodes: Cluster, tmp_path: Path) -> None:
+    args = ["compare", "fake:echo", "fake:refuse", "--format", "json"]
+    local = _json(run_cli(*args, "--db", str(tmp_path / "l.db")))
+    on_ray = run_cli(*args, "--db", str(tmp_path / "r.db"), *_ray(two_nodes))
+    doc = _json(on_ray)
+    assert [p["verdict"] for p in doc["pairs"]] == [p["verdict"] for p in local["pairs"]]
+    assert doc["recommendation"]["target"] == local["recommendation"]["target"]
+    assert doc["summary"]["generated"] == local["summary"]["generated"]
+    assert _samples(tmp_path / "r.db") == _samples(tmp_path / "l.db")
+    assert "Ray: 2 node(s)" in on_ray.stderr
