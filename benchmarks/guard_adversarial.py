@@ -8,6 +8,10 @@ ship, SmolLM2-135M (llama.cpp, CPU, every thread), on the same texts: short beni
 and 1,000- and 10,000-character documents (paragraphs of our README). CPU milliseconds per text (process time,
 which for llama.cpp counts every thread it uses) and wall milliseconds; the ratio is SmolLM2's over ours. Only
 cost is compared: the perplexity filter's threshold would have to be fitted like ours, which is not done here.
+
+Then our false positives on long English documents none of it was trained on (paragraphs of 300-2,000 characters
+from this machine's vim help files and /usr/share/common-licenses, 300 of each at most): why the gateway's check
+reads only the user's messages by default, not tool output.
 """
 
 from __future__ import annotations
@@ -80,5 +84,40 @@ def main() -> None:
             print(f"{name:20s} {len(items):3d} {oc:12.3f} {ow:13.3f}")
 
 
+def documents() -> dict[str, list[str]]:
+    import glob
+    import random
+    import re
+
+    out = {}
+    for name, pattern in (("vim help paragraphs", "/usr/share/vim/vim9*/doc/*.txt"),
+                          ("licence paragraphs", "/usr/share/common-licenses/*")):
+        paras = []
+        for f in sorted(glob.glob(pattern)):
+            try:
+                text = Path(f).read_text(encoding="utf-8", errors="ignore")
+            except OSError:
+                continue
+            for p in re.split(r"\n\s*\n", text):
+                p = " ".join(p.split())
+                if len(p) >= 300 and sum(c.isalpha() for c in p) / len(p) > 0.7:
+                    paras.append(p[:2000])
+        random.Random(0).shuffle(paras)
+        if paras:
+            out[name] = paras[:300]
+    return out
+
+
+def false_positives() -> None:
+    from opentrust.stats import wilson_interval
+
+    det = get_detector("adversarial_suffix")
+    for name, paras in documents().items():
+        k = sum(det.detect(p).label == "adversarial" for p in paras)
+        lo, hi = wilson_interval(k, len(paras))
+        print(f"false positives, {name}: {k}/{len(paras)} = {k / len(paras):.3f} [{lo:.3f}, {hi:.3f}]")
+
+
 if __name__ == "__main__":
     main()
+    false_positives()

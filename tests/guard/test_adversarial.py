@@ -49,7 +49,8 @@ def test_gateway_blocks_a_suffix_in_a_user_or_tool_message(upstream: str, tmp_pa
         r = post(base, "/v1/chat/completions", {"messages": [{"role": "user", "content": SOUP}]})
         assert r.status_code == 400 and r.json()["error"]["rule"] == "input.adversarial_suffix"
     # the suffix check alone (the injection model has false positives of its own on code)
-    with gateway(upstream, tmp_path / "g2.db", {"input": [{"check": "adversarial_suffix"}]}) as (base, _):
+    policy = {"input": [{"check": "adversarial_suffix", "roles": ["user", "tool"]}]}  # default: user only
+    with gateway(upstream, tmp_path / "g2.db", policy) as (base, _):
         tool_turn = [{"role": "user", "content": "What did the search return?"},
                      {"role": "tool", "tool_call_id": "c1", "content": "Result: " + SOUP}]
         r = post(base, "/v1/chat/completions", {"messages": tool_turn})

@@ -124,7 +124,11 @@ class InputModelCheck(Check):
 
 
 class AdversarialSuffixCheck(Check):
-    """adversarial_suffix: a window of the text reads as token soup (``detectors.adversarial``)."""
+    """adversarial_suffix: a window of the text reads as token soup (``detectors.adversarial``). By default only
+    the user's messages: the attack is the user's own suffix, and long documents in tool output (technical
+    markup above all) are where a perplexity filter errs (benchmarks/guard_adversarial.py)."""
+
+    default_roles = ("user",)
 
     def __init__(self, direction: str, spec: CheckSpec):
         super().__init__(direction, spec)
