@@ -146,7 +146,15 @@ class CharLM:
 
 @lru_cache(maxsize=1)
 def load_model() -> tuple[CharLM, WordLM, dict[str, Any]]:
-    data = json.loads(resources.files("opentrust.data.detectors").joinpath("adversarial_suffix.json").read_text())
+    shared: dict[float, float] = {}  # ~450k values with 3 decimals: one float object per distinct value
+
+    def one(text: str) -> float:
+        v = float(text)
+        return shared.setdefault(v, v)
+
+    raw = resources.files("opentrust.data.detectors").joinpath("adversarial_suffix.json").read_text()
+    data = json.loads(raw, parse_float=one)
+    del raw
     lm = CharLM(data["logp"], data["order"], data["backoff"], data["floor"])
     words = WordLM(data["word_logp"], data["word_backoff"], data["word_floor"])
     return lm, words, data["classifier"]
