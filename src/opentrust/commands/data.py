@@ -8,7 +8,8 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import FailOnOption, guarded, progress_display, split_list, stderr_console
+from opentrust.clikit import (ExecutorOption, FailOnOption, RayAddressOption, RayWorkersOption, executor_scope, guarded,
+                              print_executor_summary, progress_display, split_list, stderr_console)
 
 
 def register(app: typer.Typer) -> None:
@@ -39,6 +40,9 @@ def data(
     no_builtin: Annotated[bool, typer.Option("--no-builtin-benchmarks",
                                              help="Do not check contamination against the built-in suites and "
                                                   "red-team probes (only --against).")] = False,
+    executor: ExecutorOption = "local",
+    ray_address: RayAddressOption = None,
+    ray_workers: RayWorkersOption = None,
 ) -> None:
     """What is in a dataset: personal data (validated: Luhn, mod-97, phone numbering plans), secrets, licences
     (card vs files), exact and near duplicates, benchmark contamination (GPT-3, PaLM and Llama 2 definitions) and
@@ -65,8 +69,9 @@ def data(
     opts = Options(fields=split_list(fields), sample=sample, seed=seed, against=list(against or []),
                    builtin_benchmarks=not no_builtin, redact_preview=redact_preview)
     console = stderr_console()
-    with progress_display(console) as progress:
-        result = scan_data([p.expanduser() for p in paths], opts, progress=progress)
+    with progress_display(console) as progress, executor_scope(executor, ray_address, ray_workers, progress) as ex:
+        result = scan_data([p.expanduser() for p in paths], opts, progress=progress, executor=ex)
+    print_executor_summary(console, ex)
     if fmt == "table":
         from rich.console import Console
 

@@ -50,6 +50,9 @@ class DataReadError(Exception):
         super().__init__(message)
         self.rows = rows
 
+    def __reduce__(self) -> tuple[object, ...]:  # keeps ``rows`` when a Ray task returns it
+        return (type(self), (str(self), self.rows))
+
 
 @dataclass
 class Row:

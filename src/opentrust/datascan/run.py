@@ -65,7 +65,10 @@ def _rows_for_against(path: Path) -> Iterator[tuple[str, int, str]]:
 
 
 def scan_data(paths: list[Path], opts: Options | None = None,
-              progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[str, int, int], None] | None = None, executor: Any = None) -> dict[str, Any]:
+    """``executor``: on Ray (``opentrust.executor``), each file's personal-data and secrets pass (the costly part)
+    runs as a task; duplicates and contamination need every row in one index, so the driver reads the rows again
+    for them. The result is the same as the local one."""
     opts = opts or Options()
     t_start = time.perf_counter()
     from opentrust.datascan.card import (assess_card, assess_licences, card_findings, read_croissant)
@@ -106,6 +109,16 @@ def scan_data(paths: list[Path], opts: Options | None = None,
 
     file_entries: list[dict[str, Any]] = []
     data_files = [f for f in files if not f.skipped]
+    remote: dict[int, dict[str, Any]] | None = None
+    remote_chars = 0
+    if executor is not None and executor.name != "local":
+        remote = {}
+        jobs = [(f, opts, n) for n, f in enumerate(files) if not f.skipped]
+        for done in executor.map(text_pass, jobs):
+            remote[done["n_file"]] = done
+            if progress:
+                progress("data: personal data and secrets", len(remote), len(jobs))
+        quiet = TextScanner(pii=False, secrets=False)
     for n_file, f in enumerate(files):
         entry: dict[str, Any] = {"path": f.rel, "format": f.format, "compression": f.compression, "rows": 0,
                                  "bytes": f.size, "text_chars": 0, "seconds": 0.0, "skipped": f.skipped,
@@ -154,29 +167,24 @@ def scan_data(paths: list[Path], opts: Options | None = None,
                                  "message": f"{h.label} in row {h.row}, field '{h.field}', characters "
                                             f"{h.start}-{h.end} (value starts {h.value[:4]}…)"}, h.label)
 
-        rows = 0
-        try:
-            source: Iterable[Row] = iter_rows(f, opts.fields, bad)
-            late_error: DataReadError | None = None
-            if opts.sample is not None:  # a seeded random sample of the file's rows, scanned in file order
-                source, seen, late_error = reservoir(source, opts.sample, random.Random(f"{opts.seed}:{f.rel}"))
-                entry["rows_read"] = seen
-                entry["sampled"] = seen > opts.sample
-            for row in source:
-                rows += 1
-                _scan_row(row, n_file, scanner, handle, dedup, index, pending, row_licences, opts)
-                if opts.redact_preview and len(preview_rows) < PREVIEW_ROWS and row.fields:
-                    preview_rows[row.index] = list(row.fields)
-                if index is not None and len(pending) >= CONTAMINATION_BATCH:
-                    index.add_batch(pending)
-                    pending.clear()
-            if late_error is not None:
-                raise late_error
-        except DataReadError as exc:
-            entry["error"] = str(exc)
+        if remote is not None:  # the text pass ran on the cluster: its hits, in the order the local pass finds them
+            r = remote[n_file]
+            if dedup is not None or index is not None:
+                read_rows(f, n_file, opts, quiet, lambda hits: None, dedup, index, pending, Counter(), [], {})
+            preview_rows.update(r["preview"])  # before the hits: they redact the preview
+            handle(r["hits"])
+            bad[:], rows, error = r["bad"], r["rows"], r["error"]
+            row_licences.update(r["row_licences"])
+            entry["rows_read"], entry["sampled"] = r["rows_read"], r["sampled"]
+            remote_chars += r["chars"]
+        else:
+            rows, error, entry["rows_read"], entry["sampled"] = read_rows(
+                f, n_file, opts, scanner, handle, dedup, index, pending, row_licences, bad, preview_rows)
+        if error is not None:
+            entry["error"] = str(error)
             findings.append({"rule_id": "DATA-READ-ERROR", "severity": "high", "title": "damaged or truncated file",
-                             "path": f.rel, "row": exc.rows or rows, "column": None, "start": None, "end": None,
-                             "entity": None, "kind": None, "evidence": "", "message": str(exc),
+                             "path": f.rel, "row": error.rows or rows, "column": None, "start": None, "end": None,
+                             "entity": None, "kind": None, "evidence": "", "message": str(error),
                              "remedy": "the rows after the damage were not scanned: re-create or re-download the "
                                        "file and scan it again"})
         handle(scanner.flush())
@@ -195,7 +203,7 @@ def scan_data(paths: list[Path], opts: Options | None = None,
             preview.append({"path": f.rel, "row": i,
                             "fields": {name: redact(text, hits_by_field.get(name, []))[:2000] for name, text in fields}})
         entry["rows"] = rows
-        entry["text_chars"] = scanner.chars - chars_before
+        entry["text_chars"] = scanner.chars - chars_before + (r["chars"] if remote is not None else 0)
         entry["seconds"] = round(time.perf_counter() - t0, 4)
 
     # -- card and licences (folders) -----------------------------------------------------------------------
@@ -271,7 +279,7 @@ def scan_data(paths: list[Path], opts: Options | None = None,
                     "remedy": "remove the overlapping rows before training, or do not report results on this "
                               "benchmark for a model trained on this data"})
 
-    total_chars = scanner.chars
+    total_chars = scanner.chars + remote_chars
     mb = total_chars / 1e6
     findings.sort(key=lambda x: (SEVERITY_ORDER.index(x["severity"]), x["path"] or "", x["row"] or 0,
                                  x["start"] or 0))
@@ -305,6 +313,54 @@ def scan_data(paths: list[Path], opts: Options | None = None,
     return result
 
 
+def read_rows(f: DataFile, n_file: int, opts: Options, scanner: Any, handle: Callable[[list[Any]], None], dedup: Any,
+              index: Any, pending: list[tuple[int, int, list[int]]], row_licences: Counter[str],
+              bad: list[tuple[int, str]], preview_rows: dict[int, list[tuple[str, str]]],
+              ) -> tuple[int, DataReadError | None, int | None, bool]:
+    """Feed every row of ``f`` (or its seeded sample) to the checks. Returns (rows scanned, the read error that
+    ended the file early or None, rows read when sampling, whether it was sampled)."""
+    rows = 0
+    seen: int | None = None
+    sampled = False
+    try:
+        source: Iterable[Row] = iter_rows(f, opts.fields, bad)
+        late_error: DataReadError | None = None
+        if opts.sample is not None:  # a seeded random sample of the file's rows, scanned in file order
+            source, seen, late_error = reservoir(source, opts.sample, random.Random(f"{opts.seed}:{f.rel}"))
+            sampled = seen > opts.sample
+        for row in source:
+            rows += 1
+            _scan_row(row, n_file, scanner, handle, dedup, index, pending, row_licences, opts)
+            if opts.redact_preview and len(preview_rows) < PREVIEW_ROWS and row.fields:
+                preview_rows[row.index] = list(row.fields)
+            if index is not None and len(pending) >= CONTAMINATION_BATCH:
+                index.add_batch(pending)
+                pending.clear()
+        if late_error is not None:
+            raise late_error
+    except DataReadError as exc:
+        return rows, exc, seen, sampled
+    return rows, None, seen, sampled
+
+
+def text_pass(job: tuple[DataFile, Options, int]) -> dict[str, Any]:
+    """One file's personal-data and secrets pass, as a Ray task runs it (``scan_data`` with an executor): the hits
+    in the order the local pass finds them, and what the file entry needs. Plain data: it crosses machines."""
+    from opentrust.datascan.textscan import TextScanner
+
+    f, opts, n_file = job
+    scanner = TextScanner(pii=opts.pii, secrets=opts.secrets)
+    hits: list[Any] = []
+    bad: list[tuple[int, str]] = []
+    preview: dict[int, list[tuple[str, str]]] = {}
+    licences: Counter[str] = Counter()
+    rows, error, seen, sampled = read_rows(f, n_file, opts, scanner, hits.extend, None, None, [], licences, bad,
+                                           preview)
+    hits.extend(scanner.flush())
+    return {"n_file": n_file, "hits": hits, "rows": rows, "error": error, "rows_read": seen, "sampled": sampled,
+            "bad": bad, "preview": preview, "row_licences": licences, "chars": scanner.chars}
+
+
 def reservoir(rows: Iterable[Row], n: int, rng: random.Random) -> tuple[list[Row], int, DataReadError | None]:
     """A uniform random sample of ``n`` of ``rows`` (Vitter's algorithm R over the stream: every row is read, at
     most ``n`` are held), in file order, with how many rows were read and the read error that ended the stream
@@ -333,13 +389,21 @@ def _dd() -> Any:
     return duplicates
 
 
+_LICENCE_NAMES: dict[str, bool] = {}  # field name -> is a licence column (field names repeat every row)
+
+
 def _scan_row(row: Row, n_file: int, scanner: Any, handle: Callable[[list[Any]], None], dedup: Any, index: Any,
               pending: list[tuple[int, int, list[int]]], row_licences: Counter[str], opts: Options) -> None:
     hits = scanner.add_fields(row.index, row.fields)
     if hits:
         handle(hits)
     for name, text in row.fields:
-        if name.lower() in LICENCE_FIELDS and len(text) < 200 and len(row_licences) < 1000:
+        is_licence = _LICENCE_NAMES.get(name)
+        if is_licence is None:
+            is_licence = name.lower() in LICENCE_FIELDS
+            if len(_LICENCE_NAMES) < 10_000:  # bounded: indexed names (tokens[12345]) need not repeat
+                _LICENCE_NAMES[name] = is_licence
+        if is_licence and len(text) < 200 and len(row_licences) < 1000:
             row_licences[text.strip()] += 1
     if dedup is None and index is None:
         return
