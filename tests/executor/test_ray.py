@@ -59,6 +59,15 @@ def _no_duplicates(db: Path) -> int:
     return len(rows)
 
 
+def _report(what: str, doc: dict[str, Any], db: Path, expected: int) -> None:
+    """One line per fault for the record (pytest -s shows it): what the issue asks a closing note to show."""
+    stored = len(_samples(db))
+    keys = len({r[:3] for r in _samples(db)})
+    print(f"\n{what}: expected {expected} samples, stored {stored}, lost {expected - keys}, duplicated "
+          f"{stored - keys}, retried {(doc.get('executor') or {}).get('retried')}, generated "
+          f"{doc['summary']['generated']}, reused {doc['summary']['reused']}")
+
+
 def _count(db: Path) -> int:
     try:
         with sqlite3.connect(db, timeout=1) as con:
@@ -123,6 +132,7 @@ def test_worker_killed_mid_run_loses_nothing(two_nodes: Cluster, local_campaign:
     assert doc["executor"]["retried"] >= 1
     assert _no_duplicates(db) == len(expected_samples) == doc["summary"]["samples"]
     assert _samples(db) == expected_samples
+    _report("worker kill -9", doc, db, len(expected_samples))
 
 
 def test_node_stopped_mid_run_loses_nothing(two_nodes: Cluster, local_campaign: Any, tmp_path: Path) -> None:
@@ -137,6 +147,7 @@ def test_node_stopped_mid_run_loses_nothing(two_nodes: Cluster, local_campaign: 
     assert doc["executor"]["retried"] >= 1
     assert _no_duplicates(db) == len(expected_samples)
     assert _samples(db) == expected_samples
+    _report("node stopped", doc, db, len(expected_samples))
 
 
 def test_killed_driver_resumes_from_the_store(two_nodes: Cluster, local_campaign: Any, tmp_path: Path) -> None:
@@ -155,6 +166,7 @@ def test_killed_driver_resumes_from_the_store(two_nodes: Cluster, local_campaign
         doc["summary"]["reused"]
     assert _probes(doc) == _probes(local_campaign[0])
     assert _no_duplicates(db) == len(local_campaign[1])
+    _report(f"driver kill -9 after {kept} samples, then rerun", doc, db, len(local_campaign[1]))
 
 
 def test_model_file_placed_with_custom_resource(two_nodes: Cluster, tmp_path: Path) -> None:
