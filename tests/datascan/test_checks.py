@@ -218,6 +218,8 @@ def test_the_keyword_prefilter_is_the_same_with_and_without_re2() -> None:
     finally:
         secrets._SET = saved
     assert fast == slow and fast[0] == set() and {"ghp_", "akia", "aws", "://"} <= fast[1]
+    # find_secrets asks the set about the text as it is (case-insensitive), lower-casing only when a rule runs
+    assert [secrets._SET(t.upper()) for t in texts] == fast
 
 
 def test_digits_inside_a_card_are_not_read_again_as_a_phone_number() -> None:

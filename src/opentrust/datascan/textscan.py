@@ -137,7 +137,9 @@ class TextScanner:
                 hits.extend(self.flush())
             is_id = self._id_fields.get(field)
             if is_id is None:
-                is_id = self._id_fields[field] = id_field(field)
+                is_id = id_field(field)
+                if len(self._id_fields) < 10_000:  # bounded: indexed names (tokens[12345]) need not repeat
+                    self._id_fields[field] = is_id
             if is_id and n <= 64 and _BARE_ID.fullmatch(text):
                 self._no_phone.append(len(self._parts))
             self._parts.append(text)

@@ -157,11 +157,11 @@ def _keyword_set(keywords: Iterable[str]) -> Callable[[str], set[str]] | None:
     keys = list(dict.fromkeys(keywords))
     matcher = re2.Set.SearchSet(re2.Options())
     for k in keys:
-        matcher.Add(re.escape(k))
+        matcher.Add("(?i)" + re.escape(k))  # case-insensitive: the text need not be lower-cased first
     matcher.Compile()
 
-    def present(lower: str) -> set[str]:
-        return {keys[i] for i in matcher.Match(lower) or ()}
+    def present(text: str) -> set[str]:
+        return {keys[i] for i in matcher.Match(text) or ()}
     return present
 
 
@@ -185,15 +185,21 @@ def find_secrets(text: str, rules: Iterable[Rule] = RULES) -> list[SecretMatch]:
     """Every secret in ``text``, in order of position; overlapping matches keep the first rule's (rules are
     ordered from the most specific to the generic assignment)."""
     text = text[:MAX_CHARS]
-    lower = text.lower()
     found: list[SecretMatch] = []
     taken: list[tuple[int, int]] = []
     rules = rules if rules is RULES else tuple(rules)
-    present = present_keywords(lower, rules)
+    lower = None
+    if rules is RULES and _SET is not None:  # the keywords case-insensitively: lower-cased only if a rule runs
+        present = _SET(text)
+    else:
+        lower = text.lower()
+        present = present_keywords(lower, rules)
     ascii_text = text.isascii()  # then ``lower`` has the same offsets and (?i) matches only ASCII case pairs
     for rule in rules:
         if present.isdisjoint(rule.keywords):
             continue
+        if lower is None:
+            lower = text.lower()
         for m in (_matches_at_heads(rule, text, lower) if rule.heads and ascii_text else rule.pattern.finditer(text)):
             value = m.group("secret")
             start = m.start("secret")
