@@ -297,9 +297,28 @@ def _strip_indexes(path: str) -> str:
     return re.sub(r"\[\d+\]", "[]", path)
 
 
+def _fast_loads() -> Any:
+    """``json.loads`` for one JSONL line, by msgspec when installed (the ``data`` extra; about 3x faster). What
+    msgspec refuses (NaN, a lone surrogate escape, a damaged line) goes to ``json.loads``, so the values read and
+    the errors reported are json's."""
+    try:
+        import msgspec
+    except ImportError:
+        return json.loads
+    decode = msgspec.json.Decoder().decode
+    refused = msgspec.DecodeError
+
+    def loads(line: bytes) -> Any:
+        try:
+            return decode(line)
+        except refused:
+            return json.loads(line)
+    return loads
+
+
 def _jsonl(raw: IO[bytes], f: DataFile, fields: list[str] | None, bad: list[tuple[int, str]]) -> Iterator[Row]:
     wanted = set(fields) if fields else None
-    loads = json.loads
+    loads = _fast_loads()
     i = -1
     for i, line in enumerate(raw):
         if len(line) > MAX_LINE:
