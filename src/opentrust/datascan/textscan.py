@@ -52,11 +52,12 @@ _MASK = bytes(
 _MASK_CUES = (re.compile(rb"@"), re.compile(rb":[0aA./~-]{0,4}:"), re.compile(rb"AA ?0"))
 _MASK_NUMBERS = re.compile(  # starts with the literal "0" so sre scans for it fast; the checks look around it
     rb"0(?<!00)(?<!0[ ./~-]0)"  # the first digit of a run only (a run's tail cannot hold what its head does not)
-    rb"(?!(?:000(?P<a>[./-])00?(?P=a)00?|0?(?P<b>[./-])00?(?P=b)0000)(?![ ./~0-]*0))"  # not a date alone
+    rb"(?=[ ./~0-]{5})"  # seven characters long at least (most numbers in prose fail here, cheaply)
     # six more ASCII digits, or something like a dotted quad (a superset: _SEVEN decides); a run of six ASCII digits
     # with a non-ASCII digit beside it, which _SEVEN's \d would take, is no longer a candidate (otherwise the same
     # candidates on 424k texts: the bench corpus, the labelled sets, random digit-and-separator strings and dates)
-    rb"(?=(?:[ ./~-]*0){6}|[ ./~0-]*?\.0{1,3}\.0{1,3}\.0)"
+    rb"(?=(?:[ ./~-]*+0){6}|[ ./~0-]*?\.0{1,3}\.0{1,3}\.0)"
+    rb"(?!(?:000(?P<a>[./-])00?(?P=a)00?|0?(?P<b>[./-])00?(?P=b)0000)(?![ ./~0-]*0))"  # not a date alone
     rb"[ ./~0-]{5,}0")  # a superset of _SEVEN's matches (ASCII digits)
 _MASK_DENSE = re.compile(rb"000|00[ ./~-]00")  # not single digits between dots ("version 1.2.3.4")
 _SEVEN = re.compile(r"\d(?:[\s().+/-]{0,3}\d){6,}|\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}")
