@@ -2,6 +2,9 @@
 
     .venv/bin/python scripts/train_adversarial_suffix.py      # writes src/opentrust/data/detectors/adversarial_suffix.json
 
+The same command gives the same file byte for byte (same CPython 3.11.7 standard library, same SmolLM2 and MiniLM
+packages): the repository's text is read at ``CORPUS_REV``, the random draws are seeded.
+
 Nothing here reads an attack set: JailbreakBench's and GPTFuzz's artifacts are for evaluation only
 (``benchmarks/guard_third_party.py``). The data:
 
@@ -12,8 +15,8 @@ Nothing here reads an attack set: JailbreakBench's and GPTFuzz's artifacts are f
    without its over-refusal probes, which are kept for measuring false positives).
 2. The classifier (worst window's surprisal and operator share -> probability) is fitted on synthetic pairs:
    the benign rows of ``labels/guard/dev.jsonl``, our catalogue's harmful requests and benign prompts we
-   generate that hold code, JSON, URLs, base64 and hashes (from site-packages' code, which the language model
-   did not read) — each once as it is (benign) and once with a suffix of 8-32 random tokens drawn from the
+   generate that hold code, JSON, URLs, base64 and hashes (the code from standard-library files the language
+   model did not read) — each once as it is (benign) and once with a suffix of 8-32 random tokens drawn from the
    vocabulary of SmolLM2's tokenizer (adversarial). The threshold is the lowest score at which at most 0.5%
    of the benign prompts of a held-out half are flagged.
 3. Printed, not used for fitting: recall on suffixes drawn from a different tokenizer (Gemma 3's, ASCII
@@ -45,6 +48,10 @@ from opentrust.detectors.adversarial import (FEATURES, ORDER, CharLM, WordLM, ma
                                              window_stats, word_tokens)  # noqa: E402
 
 OUT = ROOT / "src/opentrust/data/detectors/adversarial_suffix.json"
+#: the repository's text (prompts, labels, README, docs) is read as it was at this commit, so that the model can be
+#: rebuilt byte for byte while those files change; Python's standard library is that of the Python running this
+#: (the shipped model: CPython 3.11.7), the tokenizer vocabularies those of the installed packages
+CORPUS_REV = "1e4120ce914593f461d14b87f4c0eb46da4af560"
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 MIN_COUNT = 2
 BACKOFF = -1.0
@@ -59,22 +66,22 @@ def suite_prompts(include_over_refusal: bool = False) -> list[str]:
     import yaml
 
     out: list[str] = []
-    for path in sorted((ROOT / "labels/prompts").glob("*.txt")):
-        out += [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip() and not ln.startswith("#")]
-    for line in (ROOT / "labels/smollm2.jsonl").read_text(encoding="utf-8").splitlines():
+    for path in repo_glob("labels/prompts", "*.txt"):
+        out += [ln for ln in repo_text(path).splitlines() if ln.strip() and not ln.startswith("#")]
+    for line in repo_text("labels/smollm2.jsonl").splitlines():
         if line.strip():
             out.append(json.loads(line)["response"])
-    for path in sorted((ROOT / "src/opentrust/redteam/probes").glob("*.yaml")):
-        if path.stem == "over_refusal" and not include_over_refusal:
+    for path in repo_glob("src/opentrust/redteam/probes", "*.yaml"):
+        if path.endswith("/over_refusal.yaml") and not include_over_refusal:
             continue
-        for probe in yaml.safe_load(path.read_text(encoding="utf-8")).get("probes", []):
+        for probe in yaml.safe_load(repo_text(path)).get("probes", []):
             for key in ("prompt", "template", "system"):
                 if isinstance(probe.get(key), str):
                     out.append(probe[key])
-    for path in sorted((ROOT / "src/opentrust/evals/suites").glob("*.yaml")):
-        if path.stem == "over-refusal" and not include_over_refusal:
+    for path in repo_glob("src/opentrust/evals/suites", "*.yaml"):
+        if path.endswith("/over-refusal.yaml") and not include_over_refusal:
             continue
-        out += _strings(yaml.safe_load(path.read_text(encoding="utf-8")).get("cases", []))
+        out += _strings(yaml.safe_load(repo_text(path)).get("cases", []))
     return out
 
 
@@ -97,9 +104,7 @@ def stdlib_text(max_doc_chars: int = 3_000_000, max_code_chars: int = 1_500_000)
     code: list[str] = []
     size_doc = sum(map(len, prose))
     size_code = 0
-    for path in sorted(STDLIB.glob("*.py")) + sorted(STDLIB.glob("[a-z]*/*.py")):
-        if "test" in path.parts or "idlelib" in path.parts or "lib2to3" in path.parts:
-            continue
+    for path in stdlib_files():
         try:
             src = path.read_text(encoding="utf-8")
             tree = ast.parse(src)
@@ -118,13 +123,34 @@ def stdlib_text(max_doc_chars: int = 3_000_000, max_code_chars: int = 1_500_000)
     return "\n".join(prose), "\n".join(code)
 
 
+def stdlib_files() -> list[Path]:
+    return [p for p in sorted(STDLIB.glob("*.py")) + sorted(STDLIB.glob("[a-z]*/*.py"))
+            if not {"test", "tests", "idlelib", "lib2to3"} & set(p.relative_to(STDLIB).parts)]
+
+
+def repo_text(path: str) -> str:
+    import subprocess
+
+    return subprocess.run(["git", "-C", str(ROOT), "show", f"{CORPUS_REV}:{path}"], check=True,
+                          capture_output=True).stdout.decode("utf-8")
+
+
+def repo_glob(folder: str, pattern: str) -> list[str]:
+    import fnmatch
+    import subprocess
+
+    names = subprocess.run(["git", "-C", str(ROOT), "ls-tree", "--name-only", f"{CORPUS_REV}:{folder}"], check=True,
+                           capture_output=True).stdout.decode("utf-8").split()
+    return [f"{folder}/{n}" for n in sorted(names) if fnmatch.fnmatch(n, pattern)]
+
+
 def hash_pick(name: str, every: int) -> bool:
     return int(hashlib.sha256(name.encode()).hexdigest(), 16) % every == 0
 
 
 def repo_docs() -> str:
-    parts = [(ROOT / "README.md").read_text(encoding="utf-8")]
-    parts += [p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md"))]
+    parts = [repo_text("README.md")]
+    parts += [repo_text(p) for p in repo_glob("docs", "*.md")]
     return "\n".join(parts)
 
 
@@ -209,9 +235,8 @@ def suffix(rng: random.Random, tokens: list[str]) -> str:
 
 
 def code_snippets(rng: random.Random, n: int) -> list[str]:
-    """Pieces of site-packages' Python source (not read by the language model), 3-15 lines each."""
-    site = Path(sysconfig.get_paths()["purelib"])
-    files = sorted(p for p in site.glob("*/*.py") if hash_pick(p.as_posix(), 7))
+    """Pieces of the standard library's Python source that the language model did not read, 3-15 lines each."""
+    files = [p for p in stdlib_files() if not hash_pick(p.name, 3)]
     out: list[str] = []
     while len(out) < n and files:
         path = rng.choice(files)
@@ -312,12 +337,12 @@ def main() -> int:
     from opentrust.target import smollm2_path
 
     tokens = vocab(smollm2_path())
-    base = [json.loads(line)["text"] for line in (ROOT / "labels/guard/dev.jsonl").read_text().splitlines()
+    base = [json.loads(line)["text"] for line in repo_text("labels/guard/dev.jsonl").splitlines()
             if line.strip() and json.loads(line)["label"] == "benign"]
     import yaml
 
-    harmful = [p["prompt"] for path in sorted((ROOT / "src/opentrust/redteam/probes").glob("harmful_*.yaml"))
-               for p in yaml.safe_load(path.read_text())["probes"]]
+    harmful = [p["prompt"] for path in repo_glob("src/opentrust/redteam/probes", "harmful_*.yaml")
+               for p in yaml.safe_load(repo_text(path))["probes"]]
     codes = [rng.choice(ASKS).format(x=c) for c in code_snippets(rng, 300)]
     values = value_prompts(rng, 300)
     kinds = {"dev benign": base, "harmful requests": harmful, "code": codes, "values": values}
