@@ -63,3 +63,17 @@ def test_output_tool_call_arguments_are_checked(upstream: str, tmp_path: Path) -
                  for tc in (c.get("delta") or {}).get("tool_calls", [])]
         assert calls == [{"index": 0, "id": "call_0", "type": "function",
                           "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}]
+
+
+def test_offline_check_reads_tool_call_arguments() -> None:
+    import asyncio
+
+    from opentrust.guard.checks import Guard
+    from opentrust.guard.offline import check_record, offline_guard
+    from opentrust.guard.policy import default_policy
+
+    guard = offline_guard(Guard(default_policy()))
+    record = chat_with_tools("Weather: 18C, dry.", json.dumps({"api_key": KEY}))
+    got = asyncio.run(check_record(guard, record))
+    assert got["decision"] == "redact" and KEY not in got["text"] and "[SECRET]" in got["text"]
+    assert [r["id"] for r in got["rules"]] == ["input.secrets"]
