@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable
 
 from opentrust.detectors.pii import KINDS, PATTERN_PLACEHOLDERS, PLACEHOLDERS, find_patterns, find_pii
-from opentrust.detectors.secrets import find_secrets
+from opentrust.detectors.secrets import find_secrets, keyword_set
 
 #: the entity name in data-scan output of each ``find_pii`` kind
 ENTITIES = {"email": "EMAIL", "phone": "PHONE", "credit_card": "CREDIT_CARD", "iban": "IBAN", "ssn": "US_SSN",
@@ -175,6 +175,7 @@ class TextScanner:
     def _scan(self, text: str, rows: list[int], fields: list[str], starts: list[int],
               no_phone: Iterable[int]) -> list[Hit]:
         found: list[tuple[str, str, int, int, str]] = []  # (category, label, start, end, value) in chunk
+        present = _CHUNK_SET(text) if _CHUNK_SET is not None else None
         if self.pii:
             skip_phone = set(no_phone)
             for a, b in _windows(text):
@@ -183,11 +184,12 @@ class TextScanner:
                 i = max(0, bisect.bisect_right(starts, b - 1) - 1)  # a window never crosses a field
                 for m in find_pii(text[a:b], self.regions, _NO_PHONE if i in skip_phone else None):
                     found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), a + m.start, a + m.end, m.value))
-            for a, b in _pattern_windows(text):  # URLs, street addresses, names after an honorific (pattern only)
+            # URLs, street addresses, names after an honorific (pattern only)
+            for a, b in _pattern_windows(text) if present is None or _CUE in present else ():
                 for m in find_patterns(text[a:b]):
                     found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), a + m.start, a + m.end, m.value))
         if self.secrets:
-            for s in find_secrets(text):
+            for s in find_secrets(text, present=present):
                 found.append(("secret", s.kind, s.start, s.end, s.value))
         if not found:
             return []
@@ -247,7 +249,12 @@ def _fast_compile(pattern: str) -> Any:
 
 # The pattern recognisers' cues in one pass: a URL's scheme or "www.", an honorific, a "name:" / "Name =" label
 # (the word alone is common), a digit, a space and a capital ("221B Baker Street", "10 Downing St").
-_PATTERN_CUES = _fast_compile(r"(://|www\.|WWW\.)|Mr|Ms|Dr|Prof|Miss|Mx|[Nn]ame\s*[:=]|[0-9] [A-Z]")
+_PATTERN_CUE_SOURCE = r"(://|www\.|WWW\.)|Mr|Ms|Dr|Prof|Miss|Mx|[Nn]ame\s*[:=]|[0-9] [A-Z]"
+_PATTERN_CUES = _fast_compile(_PATTERN_CUE_SOURCE)
+# One RE2 pass per chunk says which secrets keywords occur and whether any pattern cue does: most chunks hold
+# neither, and then neither the secret rules nor the cue scan run (None without google-re2: each runs its own)
+_CUE = "<pattern cue>"
+_CHUNK_SET = keyword_set(extra={_CUE: _PATTERN_CUE_SOURCE})
 _NOT_SPACE = re.compile(r"\S{0,2000}")
 
 
