@@ -42,9 +42,9 @@ def workers(
     table = Table(title=f"Ray cluster at {view['address']}: {sum(n['alive'] for n in view['nodes'])} node(s) alive, "
                         f"{view['cpus_in_use']:g}/{view['cpus']:g} CPUs in use", title_justify="left")
     for col in ("node", "address", "alive", "CPUs in use", "GPUs in use", "model files", *(targets or [])):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")
     for n in view["nodes"]:
-        cells = [f"{'yes' if t.get('ok') else 'no'} ({t.get('detail', '')})"
+        cells = ["yes" if t.get("ok") else f"no: {t.get('detail', '')}"
                  for t in (n["targets"].get(s, {"ok": False, "detail": "-"}) for s in targets or [])]
         table.add_row(n["node"], n["address"], "yes" if n["alive"] else "no",
                       f"{n['cpus_in_use']:g}/{n['cpus']:g}" if n["alive"] else "-",
