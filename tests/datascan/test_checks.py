@@ -192,6 +192,11 @@ def test_a_record_id_is_not_a_phone_number_but_the_same_digits_elsewhere_are() -
                                                         (3, "id", "PHONE"), (4, "id", "EMAIL")]
     assert [n for n in ("id", "user_id", "docId", "uuid", "ids[3]", "paid", "valid", "video", "text")
             if id_field(n)] == ["id", "user_id", "docId", "uuid", "ids[3]"]
+    # a short bare id is skipped whole, but a card, SSN, IP or IBAN used as an id is still personal data
+    hits = _scan([(0, "id", "4111-1111-1111-1111"), (1, "id", "219-09-9999"), (2, "id", "203.0.113.77"),
+                  (3, "id", "DE89370400440532013000"), (4, "id", "1:2:3:4:5:6:7:8"), (5, "id", "ab-1234567")])
+    assert [(h.row, h.label) for h in hits] == [(0, "CREDIT_CARD"), (1, "US_SSN"), (2, "IP_ADDRESS"), (3, "IBAN"),
+                                                (4, "IP_ADDRESS")]
 
 
 def test_a_dotted_quad_is_never_a_phone_number() -> None:

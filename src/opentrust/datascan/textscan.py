@@ -95,6 +95,16 @@ class _Segment:
     end: int
 
 
+def _nothing_fits(bare: str) -> bool:
+    """Whether no personal data of any kind fits in a bare id (``_BARE_ID``): fewer than nine digits (a card has
+    13 or more, an SSN 9, an IBAN more), fewer than three dots (IPv4) and no colon (IPv6); an e-mail needs "@" and
+    a UK NINO ends in a letter, neither of which a bare id has."""
+    return ":" not in bare and bare.count(".") < 3 and len(bare) - len(bare.translate(_DROP_DIGITS)) < 9
+
+
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
+
 def id_field(name: str) -> bool:
     """Whether a field named ``name`` holds identifiers (judged by its last part: ``meta.doc_id`` -> ``doc_id``)."""
     last = re.split(r"[.\]\[]", name.rstrip("]"))[-1] if name else ""
@@ -115,7 +125,9 @@ class TextScanner:
         self._rows: list[int] = []
         self._fields: list[str] = []
         self._starts: list[int] = []
-        self._no_phone: list[int] = []  # indexes of bare digit runs in identifier fields
+        # bare digit runs in identifier fields: index -> True when no personal data of any kind fits in it, False
+        # when only phone numbers are not looked for
+        self._no_phone: dict[int, bool] = {}
         self._size = 0
         self.chars = 0
         self._id_fields: dict[str, bool] = {}
@@ -142,7 +154,7 @@ class TextScanner:
                 if len(self._id_fields) < 10_000:  # bounded: indexed names (tokens[12345]) need not repeat
                     self._id_fields[field] = is_id
             if is_id and n <= 64 and _BARE_ID.fullmatch(text):
-                self._no_phone.append(len(self._parts))
+                self._no_phone[len(self._parts)] = _nothing_fits(text)
             self._parts.append(text)
             self._rows.append(row)
             self._fields.append(field)
@@ -155,7 +167,7 @@ class TextScanner:
         step = CHUNK_CHARS - 2000
         for off in range(0, len(text), step):
             piece = text[off: off + CHUNK_CHARS]
-            for h in self._scan(piece, [row], [field], [0], ()):
+            for h in self._scan(piece, [row], [field], [0], {}):
                 if off and h.start < 2000:
                     continue  # seen in the previous slice's overlap
                 h.start += off
@@ -168,21 +180,26 @@ class TextScanner:
             return []
         text = SEP.join(self._parts)
         queued = (self._rows, self._fields, self._starts, self._no_phone)
-        self._parts, self._rows, self._fields, self._starts, self._no_phone, self._size = [], [], [], [], [], 0
+        self._parts, self._rows, self._fields, self._starts, self._no_phone, self._size = [], [], [], [], {}, 0
         return self._scan(text, *queued)
 
     # -- one chunk -----------------------------------------------------------------------------------------
     def _scan(self, text: str, rows: list[int], fields: list[str], starts: list[int],
-              no_phone: Iterable[int]) -> list[Hit]:
+              no_phone: dict[int, bool]) -> list[Hit]:
         found: list[tuple[str, str, int, int, str]] = []  # (category, label, start, end, value) in chunk
         present = _CHUNK_SET(text) if _CHUNK_SET is not None else None
         if self.pii:
-            skip_phone = set(no_phone)
-            for a, b in _windows(text):
+            # short bare ids (nothing fits in them) are blanked in the candidate mask: no window, no find_pii
+            blank = [(starts[i], starts[i + 1] - len(SEP) if i + 1 < len(starts) else len(text))
+                     for i, nothing in no_phone.items() if nothing]
+            for a, b in _windows(text, blank):
                 if b <= a:
                     continue
                 i = max(0, bisect.bisect_right(starts, b - 1) - 1)  # a window never crosses a field
-                for m in find_pii(text[a:b], self.regions, _NO_PHONE if i in skip_phone else None):
+                mode = no_phone.get(i)
+                if mode:
+                    continue  # a short bare id: nothing fits in it
+                for m in find_pii(text[a:b], self.regions, None if mode is None else _NO_PHONE):
                     found.append(("pii", ENTITIES.get(m.kind, m.kind.upper()), a + m.start, a + m.end, m.value))
             # URLs, street addresses, names after an honorific (pattern only)
             for a, b in _pattern_windows(text) if present is None or _CUE in present else ():
@@ -209,12 +226,12 @@ class TextScanner:
         return hits
 
 
-def _windows(text: str) -> list[tuple[int, int]]:
+def _windows(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """Merged [a, b) windows around every candidate, widened to a quiet edge (whitespace with no digit next to
     it) so a number is never cut in two; clipped to the NUL separators between fields."""
     out: list[tuple[int, int]] = []
     n = len(text)
-    for pos in _candidates(text):
+    for pos in _candidates(text, blank):
         if out and pos < out[-1][1]:
             a = out[-1][0]
             out.pop()
@@ -279,9 +296,13 @@ def _pattern_windows(text: str) -> list[tuple[int, int]]:
     return out
 
 
-def _candidates(text: str) -> list[int]:
+def _candidates(text: str, blank: Iterable[tuple[int, int]] = ()) -> list[int]:
     """Candidate positions, found by two regex scans of the mask (C speed, no Python loop over literals)."""
-    mask = text.encode("latin-1", "replace").translate(_MASK)
+    mask: Any = text.encode("latin-1", "replace").translate(_MASK)
+    if blank:  # spans where nothing can be (short bare ids): no candidate there
+        mask = bytearray(mask)
+        for a, b in blank:
+            mask[a:b] = bytes(b - a)
     found = [m.start() for cue in _MASK_CUES for m in cue.finditer(mask)]
     for m in _MASK_NUMBERS.finditer(mask):  # digit runs that could hold seven close digits or a dotted quad
         if not _MASK_DENSE.search(m.group()):
