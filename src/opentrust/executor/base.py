@@ -42,9 +42,11 @@ class Executor(ABC):
         """A backend generating with ``target`` (an ``opentrust.target.Target``) on this executor."""
 
     @abstractmethod
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T],
+            units: Callable[[T], int] | None = None) -> Iterator[R]:
         """``fn`` over ``items``, results in completion order. ``fn`` must be a module-level function (it is
-        pickled to reach another machine) and its results plain data."""
+        pickled to reach another machine) and its results plain data. ``units``: how much work an item is in
+        the per-node counts (a chunk of 64 files counts 64; default 1 per item); called in this process."""
 
     def nodes(self) -> list[NodeStats]:
         return []
@@ -73,7 +75,8 @@ class LocalExecutor(Executor):
         backend: "Backend" = target.backend(concurrency=concurrency)
         return backend
 
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T],
+            units: Callable[[T], int] | None = None) -> Iterator[R]:
         return (fn(item) for item in items)
 
 

@@ -132,13 +132,13 @@ class RayExecutor(Executor):
         self._backends.append(backend)
         return backend
 
-    def record(self, node_id: str, host: str, started: float, workers: int | None = None) -> None:
-        """One unit of work finished on ``node_id`` (called by backends and ``map``)."""
+    def record(self, node_id: str, host: str, started: float, workers: int | None = None, count: int = 1) -> None:
+        """``count`` units of work finished on ``node_id`` (called by backends and ``map``)."""
         now = time.perf_counter()
         with self._lock:
             stats = self._nodes.setdefault(node_id, NodeStats(node=node_label(node_id, host), host=host))
             first = self._first.setdefault(node_id, started)
-            stats.samples += 1
+            stats.samples += count
             stats.seconds = round(now - first, 4)
             if workers is not None:
                 stats.workers = workers
@@ -169,14 +169,15 @@ class RayExecutor(Executor):
                 "nodes": [{**s.model_dump(), "per_s": round(s.per_s, 3)} for s in self.nodes()]}
 
     # -- file work ---------------------------------------------------------------------------------------
-    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T],
+            units: Callable[[T], int] | None = None) -> Iterator[R]:
         """Ray tasks of one CPU each, at most twice the cluster's CPUs in flight, results as they finish.
         A task whose worker or node dies is retried by Ray (``max_retries``): the work is pure."""
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=3)(_run_item)
         limit = max(2, int(2 * ray.cluster_resources().get("CPU", 1)))
         pending: list[Any] = []
-        started: dict[Any, float] = {}
+        started: dict[Any, tuple[float, int]] = {}
         source = iter(items)
         exhausted = False
         while True:
@@ -187,14 +188,15 @@ class RayExecutor(Executor):
                     exhausted = True
                     break
                 ref = remote.remote(fn, item)
-                started[ref] = time.perf_counter()
+                started[ref] = (time.perf_counter(), units(item) if units is not None else 1)
                 pending.append(ref)
             if not pending:
                 return
             ready, pending = ray.wait(pending, num_returns=1)
             for ref in ready:
                 node_id, host, value = ray.get(ref)
-                self.record(node_id, host, started.pop(ref))
+                at, count = started.pop(ref)
+                self.record(node_id, host, at, count=count)
                 yield value
 
     def close(self) -> None:
