@@ -213,8 +213,8 @@ def timed_executor(inner: Any, latencies: list[float]) -> Any:
             self.backend_start_s += time.perf_counter() - t0
             return TimedBackend(backend)
 
-        def map(self, fn: Any, items: Any) -> Any:
-            return inner.map(fn, items)
+        def map(self, fn: Any, items: Any, units: Any = None) -> Any:
+            return inner.map(fn, items, units)
 
         def nodes(self) -> Any:
             return inner.nodes()
@@ -341,7 +341,7 @@ def run_scan_part(folders: int, workdir: Path, ray_mod: Any) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 on_ray = scan_paths([registry], executor=ex)
                 times.append(time.perf_counter() - t0)
-                nodes = [{"node": s.node, "chunks": s.samples, "per_s": round(s.per_s, 2)} for s in ex.nodes()]
+                nodes = [{"node": s.node, "files": s.samples, "files_per_s": round(s.per_s, 1)} for s in ex.nodes()]
     finally:
         ray_mod.shutdown()
     t0 = time.perf_counter()

@@ -458,6 +458,10 @@ def _chunks(files: list[Entry], paths: list[Path], seconds: float, max_bytes: in
         yield chunk
 
 
+def _chunk_files(chunk: ScanChunk) -> int:
+    return len(chunk.files)
+
+
 def _scan_paths_mapped(paths: list[Path], executor: Any, *, seconds: float, max_bytes: int,
                        progress: Callable[[str, int, int], None] | None) -> ScanResult:
     from opentrust.errors import UserError
@@ -472,7 +476,8 @@ def _scan_paths_mapped(paths: list[Path], executor: Any, *, seconds: float, max_
     done = sum(1 for r in per_file if r is not None)
     if progress:
         progress(f"scan on {executor.name}", done, len(files))
-    for chunk in executor.map(scan_chunk, _chunks(files, paths, seconds, max_bytes)):
+    # per-node counts in files (a folder check counts none)
+    for chunk in executor.map(scan_chunk, _chunks(files, paths, seconds, max_bytes), units=_chunk_files):
         if chunk.missing is not None:
             raise UserError(f"{chunk.missing} is not on node {chunk.host}",
                             "scan --executor ray reads the files where the tasks run: put the folder at the same "
