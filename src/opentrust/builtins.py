@@ -25,6 +25,9 @@ def register_commands(app: Any) -> None:
 
     guard.register(app)
     workers.register(app)
+    from opentrust.commands import improve
+
+    improve.register(app)
 
 
 @hookimpl
