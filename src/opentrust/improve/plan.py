@@ -117,11 +117,13 @@ def show(plan: dict[str, Any], console: Any) -> None:
     table.add_row("[b]total[/b]", "", str(len(plan["families"]["train"]) + len(plan["families"]["heldout"])),
                   f"[b]{plan['examples']['train']}[/b]", f"[b]{plan['examples']['heldout']}[/b]")
     console.print(table)
+    if not plan["failures"]:
+        console.print("no failures to learn from in these results: nothing to train on")
     dropped = plan["dropped"]
     if dropped["total"]:
         why = "; ".join(f"{n} {escape(r)}" for r, n in dropped["by_reason"].items())
         console.print(f"dropped {dropped['total']} candidate answers or failures: {why}")
-    else:
+    elif plan["failures"]:
         console.print("dropped 0: every answer passed the detector checks")
     train, held = plan["_examples"]
     picks = (train[:2] + held[:1]) if held else train[:3]
