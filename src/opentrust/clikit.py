@@ -160,10 +160,10 @@ def print_executor_summary(console: Any, executor: Any) -> None:
     from rich.table import Table
 
     info = executor.describe()
-    table = Table(title=f"Ray: {len(nodes)} node(s), {info.get('workers') or '-'} worker(s), "
-                        f"{info.get('retried', 0)} retried", title_justify="left")
+    workers = f"{info['workers']} worker(s), " if info.get("workers") else "tasks, "
+    table = Table(title=f"Ray: {len(nodes)} node(s), {workers}{info.get('retried', 0)} retried", title_justify="left")
     for col in ("node", "workers", "done", "per second"):
         table.add_column(col, justify="left" if col == "node" else "right")
     for n in nodes:
-        table.add_row(n.node, str(n.workers), str(n.samples), f"{n.per_s:.2f}")
+        table.add_row(n.node, str(n.workers) if n.workers else "-", str(n.samples), f"{n.per_s:.2f}")
     console.print(table)

@@ -141,9 +141,11 @@ def test_ray_scan_equals_the_local_scan(registry: Path, ray_address: str, monkey
 def test_cli_scan_on_the_cluster(registry: Path, ray_address: str, tmp_path: Path) -> None:
     """`opentrust scan --executor ray --ray-address A`: the merged JSON report equals the local command's, the
     per-node table is printed, and the exit code is the same (1: findings at --fail-on)."""
-    local = run_cli("scan", str(registry), "--format", "json", "--out", str(tmp_path / "local.json"))
-    ray = run_cli("scan", "--executor", "ray", "--ray-address", ray_address, str(registry), "--format", "json",
-                  "--out", str(tmp_path / "ray.json"))
+    # a relative path, as users type it: tasks run in their workers' own folders, and must still find the files
+    local = run_cli("scan", registry.name, "--format", "json", "--out", str(tmp_path / "local.json"),
+                    cwd=registry.parent)
+    ray = run_cli("scan", "--executor", "ray", "--ray-address", ray_address, registry.name, "--format", "json",
+                  "--out", str(tmp_path / "ray.json"), cwd=registry.parent)
     assert local.returncode == ray.returncode == 1, ray.stderr
     assert "per second" in ray.stderr and "Ray:" in ray.stderr
     assert stable(json.loads((tmp_path / "ray.json").read_text())) == stable(

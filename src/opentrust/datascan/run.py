@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
@@ -113,7 +113,8 @@ def scan_data(paths: list[Path], opts: Options | None = None,
     remote_chars = 0
     if executor is not None and executor.name != "local":
         remote = {}
-        jobs = [(f, opts, n) for n, f in enumerate(files) if not f.skipped]
+        # absolute paths: a task runs in its worker's own folder (the files are at the same path on every node)
+        jobs = [(replace(f, path=f.path.absolute()), opts, n) for n, f in enumerate(files) if not f.skipped]
         for done in executor.map(text_pass, jobs):
             remote[done["n_file"]] = done
             if progress:

@@ -398,6 +398,9 @@ class ScanChunk:
     folder: tuple[int, str] | None = None  # (place among the folder arguments, folder): its folder-level checks
     seconds: float = DEFAULT_FILE_SECONDS
     max_bytes: int = DEFAULT_MAX_BYTES
+    #: the driver's working folder: relative paths resolve there on every node (a shared file system), and the
+    #: report shows them as the user typed them, as a local scan does
+    cwd: str = ""
 
 
 @dataclass
@@ -422,6 +425,18 @@ def scan_chunk(chunk: ScanChunk) -> ChunkResult:
     import socket
 
     host = socket.gethostname()
+    before = os.getcwd()
+    try:
+        if chunk.cwd:
+            os.chdir(chunk.cwd)  # a task runs alone in its worker process; restored below
+        return _scan_chunk_here(chunk, host)
+    except OSError:
+        return ChunkResult(host=host, missing=chunk.cwd)
+    finally:
+        os.chdir(before)
+
+
+def _scan_chunk_here(chunk: ScanChunk, host: str) -> ChunkResult:
     for root in chunk.roots:
         if not os.path.lexists(root):
             return ChunkResult(host=host, missing=root)
@@ -438,10 +453,11 @@ def scan_chunk(chunk: ScanChunk) -> ChunkResult:
 
 def _chunks(files: list[Entry], paths: list[Path], seconds: float, max_bytes: int) -> Iterator[ScanChunk]:
     roots = [str(p) for p in paths]
+    cwd = os.getcwd()
     for i, root in enumerate(paths):  # first: a folder check walks its whole folder
         if root.is_dir():
-            yield ScanChunk(roots, folder=(i, str(root)), seconds=seconds, max_bytes=max_bytes)
-    chunk, size = ScanChunk(roots, seconds=seconds, max_bytes=max_bytes), 0
+            yield ScanChunk(roots, folder=(i, str(root)), seconds=seconds, max_bytes=max_bytes, cwd=cwd)
+    chunk, size = ScanChunk(roots, seconds=seconds, max_bytes=max_bytes, cwd=cwd), 0
     for index, entry in enumerate(files):
         if entry.skip is not None:
             continue  # never read: the driver records it
@@ -451,7 +467,7 @@ def _chunks(files: list[Entry], paths: list[Path], seconds: float, max_bytes: in
             n = 0
         if chunk.files and (len(chunk.files) >= CHUNK_FILES or size + n > CHUNK_BYTES):
             yield chunk
-            chunk, size = ScanChunk(roots, seconds=seconds, max_bytes=max_bytes), 0
+            chunk, size = ScanChunk(roots, seconds=seconds, max_bytes=max_bytes, cwd=cwd), 0
         chunk.files.append((index, str(entry.path), entry.display, entry.walked))
         size += n
     if chunk.files:
