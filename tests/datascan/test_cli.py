@@ -193,3 +193,14 @@ def test_gate_reads_a_data_result_under_the_data_root(tmp_path: Path) -> None:
                                                  "data.card": "unknown"})
     assert verdicts["clean"] == (0, "pass", {"data.no-secrets": "pass", "data.pii-rows": "pass",
                                                "data.card": "unknown"})
+
+
+def test_redacted_preview_of_a_field_longer_than_a_chunk(tmp_path: Path) -> None:
+    """A field longer than a scan chunk is scanned the moment it is queued: its hits still redact the preview."""
+    long_text = "Write to jane.roe@example.org today. " + ("Ledger notes, nothing personal here. " * 1400)
+    assert len(long_text) > 45_000  # textscan.CHUNK_CHARS
+    data = write_jsonl(tmp_path / "long.jsonl", [{"text": long_text}, {"text": "short row"}])
+    doc = _json(run_cli("data", str(data), "--format", "json", "--redact-preview", "--no-builtin-benchmarks"))
+    assert doc["pii"]["counts"] == {"EMAIL": 1}
+    preview = json.dumps(doc["preview"])
+    assert "jane.roe@example.org" not in preview and "[EMAIL]" in preview

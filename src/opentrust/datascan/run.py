@@ -331,9 +331,10 @@ def read_rows(f: DataFile, n_file: int, opts: Options, scanner: Any, handle: Cal
             sampled = seen > opts.sample
         for row in source:
             rows += 1
-            _scan_row(row, n_file, scanner, handle, dedup, index, pending, row_licences, opts)
+            # kept before the row is scanned: a long field is scanned at once, and its hits must redact the preview
             if opts.redact_preview and len(preview_rows) < PREVIEW_ROWS and row.fields:
                 preview_rows[row.index] = list(row.fields)
+            _scan_row(row, n_file, scanner, handle, dedup, index, pending, row_licences, opts)
             if index is not None and len(pending) >= CONTAMINATION_BATCH:
                 index.add_batch(pending)
                 pending.clear()
