@@ -219,3 +219,13 @@ def test_compare_draws_quality_samples_on_ray(two_nodes: Cluster, tmp_path: Path
     assert doc["summary"]["generated"] == local["summary"]["generated"]
     assert _samples(tmp_path / "r.db") == _samples(tmp_path / "l.db")
     assert "Ray: 2 node(s)" in on_ray.stderr
+
+
+def test_more_workers_than_the_cluster_has_room_for(two_nodes: Cluster, tmp_path: Path) -> None:
+    """Three GGUF workers of one CPU each on a cluster with two CPUs: the run goes on with the two that started
+    (after a short grace, not the two-minute start budget) and gets the same result."""
+    started = time.monotonic()
+    doc = _json(run_cli("test", "--builtin", "-k", "capital[italy]", "--model", "smollm2", "--db",
+                        str(tmp_path / "w.db"), "--format", "json", *_ray(two_nodes), "--ray-workers", "3"))
+    assert doc["executor"]["workers"] == 2 and doc["cases"][0]["verdict"] == "fail"
+    assert time.monotonic() - started < 100

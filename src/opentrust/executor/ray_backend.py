@@ -29,6 +29,8 @@ ENDPOINT_WORKER_CPUS = 0.25
 MAX_ATTEMPTS = 4
 #: how long workers may take to start (a worker loading a large GGUF takes a while on a cold disk)
 WORKER_START_S = float(os.environ.get("OPENTRUST_RAY_WORKER_START_S", "120"))
+#: how long the other workers may take once the first has started (see ``RayBackend._start_workers``)
+WORKER_GRACE_S = 15.0
 #: the custom resource a node declares to say it holds a model file: ``model:<file name>`` (any amount)
 MODEL_RESOURCE_PREFIX = "model:"
 
@@ -148,7 +150,13 @@ class RayBackend(Backend):
         ray = self.ray
         actors = [self._new_actor() for _ in range(count)]
         refs = [a.info.remote() for a in actors]
-        ready, waiting = ray.wait(refs, num_returns=len(refs), timeout=WORKER_START_S)
+        started = time.monotonic()
+        ready, _ = ray.wait(refs, num_returns=1, timeout=WORKER_START_S)
+        if ready and len(refs) > 1:
+            # the others load the same model: given as long again as the first took (at least WORKER_GRACE_S),
+            # so workers the cluster has no room for (more than its free CPUs) do not hold the run for minutes
+            grace = max(WORKER_GRACE_S, 2 * (time.monotonic() - started))
+            ready, _ = ray.wait(refs, num_returns=len(refs), timeout=grace)
         for actor, ref in zip(actors, refs):
             if ref in ready:
                 self._admit(actor, self._info(ref))
