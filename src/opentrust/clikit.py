@@ -37,8 +37,8 @@ RayAddressOption = Annotated[Optional[str], typer.Option(
     "--ray-address", help="With --executor ray: the cluster's address (host:port of the head node). Default: "
     "RAY_ADDRESS, else a Ray instance started on this machine.")]
 RayWorkersOption = Annotated[Optional[int], typer.Option(
-    "--ray-workers", min=1, help="With --executor ray: workers (Ray actors) per model. Default: one per node that "
-    "can serve the model.")]
+    "--ray-workers", min=1, help="With --executor ray: workers (Ray actors) per model (data: tasks in flight). "
+    "Default: one per node that can serve the model.")]
 
 
 def split_list(values: Optional[list[str]]) -> Optional[list[str]]:

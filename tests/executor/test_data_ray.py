@@ -27,13 +27,16 @@ def _untimed(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("extra", [[], ["--sample", "15", "--seed", "3", "--redact-preview"]])
-def test_data_on_ray_matches_local(two_nodes: Cluster, dataset_folder: Path, extra: list[str]) -> None:  # noqa: F811
+@pytest.mark.parametrize("workers", [[], ["--ray-workers", "1"]])
+def test_data_on_ray_matches_local(two_nodes: Cluster, dataset_folder: Path, extra: list[str],  # noqa: F811
+                                   workers: list[str]) -> None:
     damaged = gzip.compress(b"".join(json.dumps({"text": f"row {i} mail a{i}@example.org"}).encode() + b"\n"
                                      for i in range(400)))
     (dataset_folder / "data" / "extra.jsonl.gz").write_bytes(damaged[: len(damaged) // 2])  # cut mid-stream
     args = ["data", dataset_folder.name, "--format", "json", *extra]  # relative, as users type it
     local = run_cli(*args, cwd=dataset_folder.parent)
-    on_ray = run_cli(*args, "--executor", "ray", "--ray-address", two_nodes.address, cwd=dataset_folder.parent)
+    on_ray = run_cli(*args, "--executor", "ray", "--ray-address", two_nodes.address, *workers,
+                     cwd=dataset_folder.parent)
     assert local.returncode == on_ray.returncode == 1, on_ray.stderr[-2000:]
     a, b = json.loads(local.stdout), json.loads(on_ray.stdout)
     assert b["pii"]["counts"] and any(f["rule_id"] == "DATA-READ-ERROR" for f in b["findings"])

@@ -175,7 +175,8 @@ class RayExecutor(Executor):
         A task whose worker or node dies is retried by Ray (``max_retries``): the work is pure."""
         ray = self.ray
         remote = ray.remote(num_cpus=1, max_retries=3)(_run_item)
-        limit = max(2, int(2 * ray.cluster_resources().get("CPU", 1)))
+        # --ray-workers bounds the tasks in flight; by default twice the cluster's CPUs keeps every node busy
+        limit = self.workers or max(2, int(2 * ray.cluster_resources().get("CPU", 1)))
         pending: list[Any] = []
         started: dict[Any, tuple[float, int]] = {}
         source = iter(items)
