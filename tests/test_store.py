@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 from opentrust.backends.base import Completion, GenerationRequest
 from opentrust.findings import Finding, Measurement, Severity
@@ -67,3 +68,39 @@ def test_old_database_without_migrations_table_is_upgraded(tmp_path: Path) -> No
     sqlite3.connect(path).close()  # an empty database from "before" migrations existed
     with Store(path) as store:
         assert store.count_samples() == 0
+
+
+def _open_at(path: str, start: float, results: "Any") -> None:
+    import time as _time
+
+    from opentrust.store import Store
+
+    while _time.time() < start:
+        pass
+    try:
+        Store(path).close()
+        results.put("ok")
+    except Exception as exc:  # noqa: BLE001 - the test reports what went wrong
+        results.put(str(exc))
+
+
+def test_processes_opening_a_new_store_at_once_all_succeed(tmp_path: Path) -> None:
+    """Six processes opening a new store at the same instant, ten times: SQLite refuses the switch to WAL at once
+    ("database is locked", no busy timeout) while another is making it; the store waits instead (this failed
+    about one open in fifteen before)."""
+    import multiprocessing
+    import time
+
+    ctx = multiprocessing.get_context("spawn")
+    failures = []
+    for round_ in range(10):
+        path = str(tmp_path / f"s{round_}.db")
+        results = ctx.Queue()
+        start = time.time() + 1.0
+        procs = [ctx.Process(target=_open_at, args=(path, start, results)) for _ in range(6)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join(60)
+        failures += [r for r in (results.get(timeout=10) for _ in procs) if r != "ok"]
+    assert failures == []

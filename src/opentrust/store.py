@@ -21,6 +21,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -160,13 +161,29 @@ def default_db_path() -> Path:
     return Path(os.environ.get("OPENTRUST_DB") or DEFAULT_DB)
 
 
+def _set_wal(db: sqlite3.Connection, seconds: float = 30.0) -> None:
+    """WAL mode, waiting for the lock: SQLite answers "database is locked" at once, without the busy timeout,
+    when two processes open a new store together and the other is switching it to WAL at that moment."""
+    deadline = time.monotonic() + seconds
+    delay = 0.01
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
 class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None):
         self.path = Path(path) if path else default_db_path()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(self.path, timeout=30, check_same_thread=False, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            _set_wal(self.db)
             self.db.execute("PRAGMA synchronous=NORMAL")
         except (OSError, sqlite3.Error) as exc:
             raise UserError(f"cannot open the store at {self.path}: {exc}",
