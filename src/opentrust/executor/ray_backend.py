@@ -41,7 +41,7 @@ def model_resource(target: Any) -> str | None:
 
 
 class GenerationWorker:
-    """The actor class (wrapped with ``ray.remote`` at first use so importing this module needs no Ray)."""
+    """The actor class (each RayBackend wraps it with ``ray.remote``, so importing this module needs no Ray)."""
 
     def __init__(self, target_json: str, identity: dict[str, Any] | None, options: dict[str, Any],
                  threads: int | None):
@@ -101,7 +101,12 @@ class RayBackend(Backend):
         self._twin = target.backend(concurrency=concurrency)
         self.name = self._twin.name
         self.is_gguf = getattr(target, "gguf_path", None) is not None
-        self.worker_count = workers or self._default_workers()
+        # placement is decided once (one look at the cluster); replacements are started the same way
+        nodes = [n for n in self.ray.nodes() if n.get("Alive")]
+        res = model_resource(target)
+        declared = [n for n in nodes if res and res in (n.get("Resources") or {})]
+        eligible = declared or nodes
+        self.worker_count = workers or max(1, len(eligible))  # default: one model copy per node that can serve it
         total = concurrency or self._twin.max_concurrency
         # a llama.cpp context serves one request at a time; an endpoint's concurrency is split over its workers
         self.slots = 1 if self.is_gguf else max(1, -(-total // self.worker_count))
@@ -113,37 +118,21 @@ class RayBackend(Backend):
         self.finished_workers: list[dict[str, Any]] = []
         self._changed: asyncio.Event | None = None
         self._options = {} if self.is_gguf else {"concurrency": self.slots}
+        # a GGUF worker declares the CPUs it runs llama.cpp threads on: the serving nodes' CPUs shared out
+        self._threads = max(1, sum(int((n.get("Resources") or {}).get("CPU", 0)) for n in eligible)
+                            // self.worker_count) if self.is_gguf else None
+        self._actor_options = {"num_cpus": float(self._threads or 1) if self.is_gguf else ENDPOINT_WORKER_CPUS,
+                               "resources": {res: 0.001} if declared and res else {},
+                               "scheduling_strategy": "SPREAD", "max_concurrency": self.slots + 2,
+                               "max_restarts": 0}
+        self._actor_class = self.ray.remote(GenerationWorker)
         self._start_workers(self.worker_count)
 
     # -- placement -----------------------------------------------------------------------------------------
-    def _eligible_nodes(self) -> list[dict[str, Any]]:
-        nodes = [n for n in self.ray.nodes() if n.get("Alive")]
-        res = model_resource(self.target)
-        declared = [n for n in nodes if res and res in (n.get("Resources") or {})]
-        return declared or nodes
-
-    def _default_workers(self) -> int:
-        """One worker per node that can serve the target: one model copy per node's memory."""
-        return max(1, len(self._eligible_nodes()))
-
-    def _threads(self) -> int | None:
-        if not self.is_gguf:
-            return None
-        cpus = sum(int((n.get("Resources") or {}).get("CPU", 0)) for n in self._eligible_nodes())
-        return max(1, cpus // self.worker_count)
-
-    def _actor_options(self) -> dict[str, Any]:
-        res = model_resource(self.target)
-        resources = {res: 0.001} if res and any(res in (n.get("Resources") or {}) for n in self.ray.nodes()) else {}
-        cpus = float(self._threads() or 1) if self.is_gguf else ENDPOINT_WORKER_CPUS
-        return {"num_cpus": cpus, "resources": resources, "scheduling_strategy": "SPREAD",
-                "max_concurrency": self.slots + 2, "max_restarts": 0}
-
     def _new_actor(self) -> Any:
-        cls = _remote_class(self.ray)
         identity = getattr(self.target, "_identity", None)
-        return cls.options(**self._actor_options()).remote(self.target.model_dump_json(), identity, self._options,
-                                                            self._threads())
+        return self._actor_class.options(**self._actor_options).remote(
+            self.target.model_dump_json(), identity, self._options, self._threads)
 
     def _start_workers(self, count: int) -> None:
         """Start ``count`` workers and wait until each has built its backend and proved its provenance."""
@@ -305,16 +294,6 @@ class RayBackend(Backend):
                                      for i in infos if isinstance(i, dict)]
         self.kill_workers()
         await self._twin.aclose()
-
-
-_REMOTE: Any = None
-
-
-def _remote_class(ray: Any) -> Any:
-    global _REMOTE
-    if _REMOTE is None:
-        _REMOTE = ray.remote(GenerationWorker)
-    return _REMOTE
 
 
 def _unwrap(exc: BaseException) -> BaseException:

@@ -122,7 +122,6 @@ class RayExecutor(Executor):
         self._first: dict[str, float] = {}
         self._done = 0
         self._last_progress = 0.0
-        self.retried = 0
 
     # -- generation --------------------------------------------------------------------------------------
     def backend(self, target: Any, concurrency: int | None = None) -> "Backend":
@@ -164,7 +163,7 @@ class RayExecutor(Executor):
     def describe(self) -> dict[str, Any]:
         return {"name": self.name, "address": self.address,
                 "workers": sum(b.worker_count for b in self._backends) or self.workers,
-                "retried": self.retried + sum(b.retried for b in self._backends),
+                "retried": sum(b.retried for b in self._backends),
                 "worker_processes": [w for b in self._backends for w in b.finished_workers],
                 "nodes": [{**s.model_dump(), "per_s": round(s.per_s, 3)} for s in self.nodes()]}
 
