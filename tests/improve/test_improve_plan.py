@@ -45,7 +45,7 @@ def _plan(d: Path, *args: str) -> tuple[dict, list[dict], list[dict]]:
     out = d / args[args.index("--out") + 1]
     r = run_cli("improve", *args, cwd=d)
     assert r.returncode == 0, r.stderr
-    assert "training is not available in this version" in " ".join(r.stdout.split())
+    assert "run without --plan to train and re-test" in " ".join(r.stdout.split())
     plan = json.loads((out / "plan.json").read_text())
     train = [json.loads(line) for line in (out / "train.jsonl").read_text().splitlines()]
     held = [json.loads(line) for line in (out / "heldout.jsonl").read_text().splitlines()]
@@ -134,7 +134,7 @@ def test_from_store_reads_the_latest_runs(runs: Path) -> None:
 
 
 @pytest.mark.parametrize("args, words", [
-    (("fake:echo", "--from", "rt_echo.json"), "training is not available in this version"),
+    (("fake:echo", "--from", "rt_echo.json"), "not a GGUF model"),
     (("fake:echo", "--plan"), "--from-store"),
     (("fake:echo", "--plan", "--from", "suite.yaml"), "not JSON"),
     (("fake:echo", "--plan", "--from", "rt_refuse.json"), "not for fake:echo"),

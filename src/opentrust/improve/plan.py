@@ -66,7 +66,7 @@ def make_plan(target: Any, *, reports: list[Path], use_store: bool, db: Path | N
                     "by_reason": dict(Counter(_reason_kind(d.reason) for d in built.dropped).most_common()),
                     "items": [d.as_dict() for d in built.dropped]},
         "files": {"train": str(out / "train.jsonl"), "heldout": str(out / "heldout.jsonl")},
-        "training": "not available in this version (the plan only builds the data)",
+        "training": "not run by --plan (run improve without --plan to train and re-test)",
     }
     (out / "plan.json").write_text(json.dumps(plan, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     plan["_examples"] = (train, held)
@@ -137,7 +137,7 @@ def show(plan: dict[str, Any], console: Any) -> None:
                        escape(_clip(user)), escape(_clip(e.messages[-1]["content"])))
         console.print(ex)
     console.print(f"wrote {escape(plan['files']['train'])}, {escape(plan['files']['heldout'])} and plan.json; "
-                  "training is not available in this version")
+                  "run without --plan to train and re-test")
 
 
 def _clip(text: str, n: int = 90) -> str:

@@ -37,6 +37,7 @@ MODELS: dict[str, tuple[str, str]] = {
     "diff": ("opentrust.results.diff", "DiffResult"),
     "factsheet": ("opentrust.results.factsheet", "Factsheet"),
     "data": ("opentrust.results.data", "DataResult"),
+    "improve": ("opentrust.results.improve", "ImproveResult"),
 }
 
 __all__ = ["MODELS", "model_for", "current_version", "parse_result", "read_result", "json_schema", "schema_text"]
