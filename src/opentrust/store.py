@@ -146,11 +146,33 @@ def _m003_governance(db: sqlite3.Connection) -> None:
     )
 
 
+def _m004_reviews(db: sqlite3.Connection) -> None:
+    """Human reviews of a detector's label on one sample (``opentrust ui --allow-review``): who said the label
+    was right or wrong, when, and what the true label is. They add labelled cases to the detector's measured
+    error (``opentrust.ui.reviews``). A sample is named by its run, probe and sample index (and its row in
+    ``samples`` when found); the newest review of a sample is the one that counts."""
+    _statements(
+        db,
+        """
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY, sample_id INTEGER, run_id TEXT NOT NULL, probe_id TEXT NOT NULL,
+            sample_index INTEGER NOT NULL, detector TEXT NOT NULL, positive_label TEXT NOT NULL,
+            label_before TEXT NOT NULL, label_after TEXT NOT NULL, reviewer TEXT NOT NULL, created_at TEXT NOT NULL,
+            note TEXT
+        );
+        CREATE INDEX reviews_detector ON reviews (detector, created_at);
+        CREATE INDEX reviews_case ON reviews (run_id, probe_id, sample_index);
+        CREATE INDEX reviews_sample ON reviews (sample_id)
+        """
+    )
+
+
 # Append only: never edit or reorder a migration that has shipped.
 MIGRATIONS: list[tuple[str, Callable[[sqlite3.Connection], None]]] = [
     ("001_initial", _m001_initial),
     ("002_provenance_and_reads", _m002_provenance_and_reads),
     ("003_governance", _m003_governance),
+    ("004_reviews", _m004_reviews),
 ]
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "info")
@@ -307,13 +329,19 @@ class Store:
                 "name=excluded.name, location=excluded.location", (fingerprint, spec, name, location, now, now))
             self.db.execute("COMMIT")
 
-    def models(self, *, location: str | None = None, limit: int = 100, offset: int = 0) -> list[dict[str, Any]]:
+    def models(self, *, location: str | None = None, fingerprint: str | None = None, limit: int = 100,
+               offset: int = 0) -> list[dict[str, Any]]:
         """Models by fingerprint, most recently seen first, each with the names (specs) it was seen under and
-        its number of runs. ``location``: only models seen at this path or endpoint (URL#model)."""
-        where, args = "", []
+        its number of runs. ``location``: only models seen at this path or endpoint (URL#model);
+        ``fingerprint``: only that model."""
+        clauses, args = [], []
         if location is not None:
-            where = " WHERE m.fingerprint IN (SELECT fingerprint FROM model_names WHERE location=?)"
+            clauses.append("m.fingerprint IN (SELECT fingerprint FROM model_names WHERE location=?)")
             args.append(location)
+        if fingerprint is not None:
+            clauses.append("m.fingerprint=?")
+            args.append(fingerprint)
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._rows(
             "SELECT m.fingerprint, m.kind, m.identity, m.first_seen, m.last_seen, "
             "(SELECT count(*) FROM runs r WHERE r.fingerprint=m.fingerprint) AS runs FROM models m"
@@ -325,9 +353,11 @@ class Store:
         return rows
 
     def runs(self, *, fingerprint: str | None = None, command: str | None = None, status: str | None = None,
-             target: str | None = None, limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+             target: str | None = None, limit: int = 50, offset: int = 0,
+             counts: bool = True) -> list[dict[str, Any]]:
         """Runs, newest first, without their report text (``run_result`` reads one), each with its number of
-        findings by severity and of samples generated / reused."""
+        findings by severity and of samples generated / reused (``counts=False``: without those two, which
+        cost two queries per run)."""
         clauses, args = _equal([("fingerprint", fingerprint), ("command", command), ("status", status),
                                 ("target", target)])
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
@@ -338,9 +368,11 @@ class Store:
         for row in rows:
             row["parameters"] = json.loads(row["parameters"])
             row["has_result"] = bool(row["has_result"])
-            counts = dict(self._exec("SELECT severity, count(*) FROM findings WHERE run_id=? GROUP BY severity",
+            if not counts:
+                continue
+            by_severity = dict(self._exec("SELECT severity, count(*) FROM findings WHERE run_id=? GROUP BY severity",
                                      (row["id"],)).fetchall())
-            row["findings"] = {s: counts.get(s, 0) for s in SEVERITY_ORDER}
+            row["findings"] = {s: by_severity.get(s, 0) for s in SEVERITY_ORDER}
             used = dict(self._exec("SELECT reused, count(*) FROM run_samples WHERE run_id=? GROUP BY reused",
                                    (row["id"],)).fetchall())
             row["samples"] = {"generated": used.get(0, 0), "reused": used.get(1, 0)}

@@ -86,33 +86,37 @@ def inventory(db: Any = None, *, limit: int = 100) -> dict[str, Any]:
     from opentrust.store import Store
 
     with Store(db) as store:
-        out = []
-        for m in store.models(limit=limit):
-            runs = store.runs(fingerprint=m["fingerprint"], status="done", limit=200)
-            summaries = run_summaries(store, runs)
-            audits = [r for r in runs if r["command"] == "audit"]
-            last_audit = audits[0] if audits else None
-            latest: dict[str, Any] = {}
-            for r in runs:  # newest first: the first run that measured a thing gives its figure
-                for key in ("openness", "scan", "redteam", "behaviour", "fairness"):
-                    if key not in latest and key in summaries.get(r["id"], {}):
-                        latest[key] = {**summaries[r["id"]][key], "run_id": r["id"]}
-            gates: dict[str, dict[str, Any]] = {}
-            for g in store.gate_results(fingerprint=m["fingerprint"], limit=200):
-                gates.setdefault(g["policy"], {k: g[k] for k in ("policy", "tier", "verdict", "counts", "run_id",
-                                                                "created_at")})
-            out.append({
-                "fingerprint": m["fingerprint"], "kind": m["kind"],
-                "names": sorted({n["spec"] for n in m["names"]}),
-                "first_seen": m["first_seen"], "last_seen": m["last_seen"], "runs": m["runs"],
-                "last_audit": None if last_audit is None else {
-                    "run_id": last_audit["id"], "started_at": last_audit["started_at"],
-                    "profile": summaries.get(last_audit["id"], {}).get("profile"),
-                    "findings": last_audit["findings"]},
-                **{k: latest.get(k) for k in ("openness", "scan", "redteam", "behaviour", "fairness")},
-                "gates": list(gates.values()),
-            })
-    return {"models": out}
+        return {"models": [model_entry(store, m) for m in store.models(limit=limit)]}
+
+
+def model_entry(store: Any, m: dict[str, Any], runs: int = 200) -> dict[str, Any]:
+    """One model's inventory entry (a ``Store.models`` row): names, last audit, the newest figure of each kind
+    from its last ``runs`` finished runs, and the newest verdict of each policy gated (``opentrust models``, the
+    web UI's inventory)."""
+    done = store.runs(fingerprint=m["fingerprint"], status="done", limit=runs, counts=False)
+    summaries = run_summaries(store, done)
+    audits = store.runs(fingerprint=m["fingerprint"], command="audit", status="done", limit=1)
+    last_audit = audits[0] if audits else None
+    latest: dict[str, Any] = {}
+    for r in done:  # newest first: the first run that measured a thing gives its figure
+        for key in ("openness", "scan", "redteam", "behaviour", "fairness"):
+            if key not in latest and key in summaries.get(r["id"], {}):
+                latest[key] = {**summaries[r["id"]][key], "run_id": r["id"]}
+    gates: dict[str, dict[str, Any]] = {}
+    for g in store.gate_results(fingerprint=m["fingerprint"], limit=200):
+        gates.setdefault(g["policy"], {k: g[k] for k in ("policy", "tier", "verdict", "counts", "run_id",
+                                                        "created_at")})
+    return {
+        "fingerprint": m["fingerprint"], "kind": m["kind"],
+        "names": sorted({n["spec"] for n in m["names"]}),
+        "first_seen": m["first_seen"], "last_seen": m["last_seen"], "runs": m["runs"],
+        "last_audit": None if last_audit is None else {
+            "run_id": last_audit["id"], "started_at": last_audit["started_at"],
+            "profile": summaries.get(last_audit["id"], {}).get("profile"),
+            "findings": last_audit["findings"]},
+        **{k: latest.get(k) for k in ("openness", "scan", "redteam", "behaviour", "fairness")},
+        "gates": list(gates.values()),
+    }
 
 
 def annotate_history(data: dict[str, Any], db: Any = None) -> dict[str, Any]:

@@ -269,4 +269,4 @@ def section(result: "CampaignResult", check: str, title: str) -> "Section":
         charts=[BarChart(title="Attack-success rate per category (95% CI, detector error included)"
                                + (f"; insufficient evidence, not shown: {', '.join(thin)}" if thin else ""),
                          unit="ratio", max_value=1.0, bars=bars)],
-        data={k: data[k] for k in ("summary", "categories", "techniques", "method")})
+        data={k: data[k] for k in ("summary", "categories", "techniques", "method", "probes")})

@@ -10,7 +10,7 @@ from pydantic import Field
 from opentrust.results.base import Part
 from opentrust.results.fairness import BBQScores, CounterfactualRow, FairnessItem, FairnessMethod, FairnessSummary
 from opentrust.results.openness import OpennessResult
-from opentrust.results.redteam import GroupFigure, Method, Summary
+from opentrust.results.redteam import GroupFigure, Method, ProbeRecord, Summary
 from opentrust.results.scan import ScanResult
 from opentrust.results.test import CaseOutcome, SuiteSummary
 
@@ -43,6 +43,8 @@ class RedteamData(Part):
     categories: dict[str, GroupFigure]
     techniques: dict[str, GroupFigure]
     method: Method
+    probes: list[ProbeRecord] = Field(default_factory=list, description="One record per probe variant, as in "
+                                      "`opentrust redteam` JSON (empty in reports written before they were kept).")
 
 
 class FairnessData(Part):
