@@ -177,13 +177,16 @@ def matrix(result: "CompareResult") -> dict[str, Any]:
     return {"targets": targets, "cells": cells}
 
 
+def html_context(result: "CompareResult") -> dict[str, Any]:
+    """What compare.html.j2 reads (the report file and the web UI's compare page render the same template)."""
+    disagreements = sorted((c for c in result.cases if c.spread), key=lambda c: -(c.spread or 0))
+    return {"result": result, "axes": list(SCATTER_AXES), "axis_label": AXIS_LABEL, "matrix": matrix(result),
+            "disagreements": disagreements, "notes": warnings(result), "isfinite": math.isfinite}
+
+
 def render_html(result: "CompareResult") -> str:
-    from opentrust.compare.report import warnings as notes
     from opentrust.report.html import _environment
 
     env = _environment()
     env.globals["scatter_svg"] = scatter_svg
-    disagreements = sorted((c for c in result.cases if c.spread), key=lambda c: -(c.spread or 0))
-    return env.get_template("compare.html.j2").render(
-        result=result, axes=[a for a in SCATTER_AXES], axis_label=AXIS_LABEL, matrix=matrix(result),
-        disagreements=disagreements, notes=notes(result), isfinite=math.isfinite)
+    return env.get_template("compare.html.j2").render(**html_context(result))

@@ -46,19 +46,28 @@ def build_factsheet(spec: str, db: Any = None, api_key_env: str | None = None) -
         models = stored_models(store, target)
         if not models:
             raise UserError(f"no evidence about {spec} in {store.path}", f"run `opentrust audit {spec}` first")
-        model = models[0]
-        fp = model["fingerprint"]
-        ev = _Evidence()
-        for run in store.runs(fingerprint=fp, status="done", limit=200):
-            if run["command"] not in ROOT_COMMANDS or not run["has_result"]:
-                continue
-            try:
-                result = store.run_result(run["id"])
-            except UserError:
-                continue
-            if result is not None:
-                _offer(ev, result, run, fp)
-        gates = store.gate_results(fingerprint=fp, full=True, limit=200)
+        return _build(store, models[0])
+
+
+def factsheet_for(store: Any, fingerprint: str) -> Factsheet | None:
+    """The factsheet of a stored model by its fingerprint (the web UI's model page), None if the store has none."""
+    model = next((m for m in store.models(limit=1000) if m["fingerprint"] == fingerprint), None)
+    return None if model is None else _build(store, model)
+
+
+def _build(store: Any, model: dict[str, Any]) -> Factsheet:
+    fp = model["fingerprint"]
+    ev = _Evidence()
+    for run in store.runs(fingerprint=fp, status="done", limit=200):
+        if run["command"] not in ROOT_COMMANDS or not run["has_result"]:
+            continue
+        try:
+            result = store.run_result(run["id"])
+        except UserError:
+            continue
+        if result is not None:
+            _offer(ev, result, run, fp)
+    gates = store.gate_results(fingerprint=fp, full=True, limit=200)
     ident = ModelIdentity(fingerprint=fp, kind=model["kind"], names=sorted({n["spec"] for n in model["names"]}),
                           first_seen=model["first_seen"], last_seen=model["last_seen"])
     sections = _sections(ev, ident, gates)
