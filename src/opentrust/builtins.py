@@ -28,6 +28,9 @@ def register_commands(app: Any) -> None:
     from opentrust.commands import improve
 
     improve.register(app)
+    from opentrust.commands import ui
+
+    ui.register(app)
 
 
 @hookimpl
