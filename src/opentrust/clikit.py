@@ -40,6 +40,17 @@ RayWorkersOption = Annotated[Optional[int], typer.Option(
     "--ray-workers", min=1, help="With --executor ray: workers (Ray actors) per model (data: tasks in flight). "
     "Default: one per node that can serve the model.")]
 
+AdapterOption = Annotated[Optional[Path], typer.Option(
+    "--adapter", help="A LoRA adapter GGUF (e.g. from opentrust improve) applied on top of the GGUF model; the same "
+    "as the target MODEL.gguf+ADAPTER.gguf.")]
+
+
+def with_adapter(spec: Optional[str], adapter: Optional[Path]) -> Optional[str]:
+    """The target spec with ``--adapter`` folded in (``SPEC+ADAPTER``), as every command resolves it."""
+    if adapter is None or spec is None:
+        return spec
+    return f"{spec}+{adapter}"
+
 
 def split_list(values: Optional[list[str]]) -> Optional[list[str]]:
     """A repeatable option whose values may also be comma-separated (``-c a,b -c c``), as one list."""

@@ -59,6 +59,9 @@ class Target(BaseModel):
     #: how prompts reach the model: "chat" (its chat template) or "completion" (a plain-text transcript, for
     #: base models without instruction tuning; the ``completion:`` prefix, see opentrust.backends.base)
     prompt_mode: Literal["chat", "completion"] = "chat"
+    #: a llama.cpp LoRA adapter (GGUF, general.type=adapter) applied on top of the GGUF: ``BASE+ADAPTER.gguf``
+    #: or ``--adapter``; part of the fingerprint, so samples of the adapted model never mix with the base's
+    adapter: Path | None = None
     _identity: Any = PrivateAttr(default=None)
 
     @property
@@ -85,7 +88,7 @@ class Target(BaseModel):
 
     def weight_files(self) -> list[Path]:
         if self.kind == "gguf" and self.path:
-            return [self.path]
+            return [self.path, self.adapter] if self.adapter else [self.path]
         if self.kind == "folder" and self.path:
             return [p for p in sorted(self.path.rglob("*")) if p.is_file() and _is_weight(p)]
         return []
@@ -131,6 +134,10 @@ class Target(BaseModel):
             canonical = json.dumps(reported, sort_keys=True, separators=(",", ":"))
             return hashlib.sha256(f"{name}\0{canonical}".encode()).hexdigest()
         files = self.weight_files()
+        if self.adapter is not None:  # base + LoRA: neither digest alone, so the store keeps them apart
+            base = Target(kind=self.kind, name=self.name, spec=self.spec, path=self.path).fingerprint(store)
+            joined = f"{base}\0lora:{file_sha256(self.adapter, store)}"
+            return hashlib.sha256(joined.encode()).hexdigest()
         if self.kind == "gguf" or len(files) == 1:
             return file_sha256(files[0], store)
         combined = hashlib.sha256()
@@ -163,10 +170,14 @@ def file_sha256(path: Path, store: "Store | None" = None) -> str:
     return digest
 
 
-def resolve_target(spec: str, api_key_env: str | None = None, model_id: str | None = None) -> Target:
+def resolve_target(spec: str, api_key_env: str | None = None, model_id: str | None = None,
+                   adapter: Path | str | None = None) -> Target:
     """Resolve what the user typed. Raises UserError with a hint when it is not a model.
 
-    ``model_id`` pins an endpoint's (or plugin target's) identity; files are identified by their content."""
+    ``model_id`` pins an endpoint's (or plugin target's) identity; files are identified by their content.
+    ``adapter`` (``--adapter``) is the same as typing ``SPEC+ADAPTER.gguf``: a LoRA GGUF on a GGUF model."""
+    if adapter is not None and str(adapter).strip():
+        spec = f"{spec.strip()}+{str(adapter).strip()}"
     target = _resolve(spec.strip(), api_key_env)
     if model_id is not None:
         if target.kind not in ("endpoint", "plugin"):
@@ -193,6 +204,8 @@ def _resolve(spec: str, api_key_env: str | None) -> Target:
                                         "prompt_mode": "completion"})
     if spec.startswith("openai:"):
         return _endpoint(spec, api_key_env)
+    if "+" in spec and spec not in ALIASES and not Path(spec).expanduser().exists():
+        return _with_adapter(spec, api_key_env)
     if spec in ALIASES:
         return _alias(spec)
     path = Path(spec).expanduser()
@@ -215,6 +228,51 @@ def _resolve(spec: str, api_key_env: str | None) -> Target:
         return Target(kind="gguf", name=_safe_name(path.stem), spec=spec, path=path.resolve())
     raise UserError(f"{spec} is not a GGUF file (it does not start with the GGUF magic bytes)",
                     "pass a .gguf file, a model folder, or use `opentrust scan` to inspect other formats")
+
+
+def adapter_spec(base_spec: str, adapter: Path | str) -> str:
+    """The spec of a base GGUF with a LoRA adapter on top, as every command accepts it."""
+    return f"{base_spec}+{adapter}"
+
+
+def _with_adapter(spec: str, api_key_env: str | None) -> Target:
+    """``BASE+ADAPTER.gguf``: the last ``+`` separates them (a base path may hold a ``+``, the adapter's may not)."""
+    base_spec, _, adapter_text = spec.rpartition("+")
+    base = _resolve(base_spec.strip(), api_key_env)
+    if base.adapter is not None or base.kind not in ("gguf", "folder") or base.gguf_path is None:
+        raise UserError(f"{spec}: a LoRA adapter applies to one GGUF model (a .gguf file, a folder holding one, "
+                        "or an alias)", "write it as model.gguf+adapter.gguf")
+    if base.prompt_mode != "chat":
+        raise UserError(f"{spec}: write the completion: prefix before the whole spec",
+                        f"completion:{base_spec.removeprefix(COMPLETION_PREFIX)}+{adapter_text}")
+    adapter = Path(adapter_text.strip()).expanduser()
+    if not adapter.is_file():
+        raise UserError(f"{adapter_text}: no such adapter file", "pass the adapter GGUF that opentrust improve wrote")
+    _check_adapter(adapter, base.gguf_path)
+    path = base.gguf_path if base.kind == "folder" else base.path
+    return Target(kind="gguf", name=_safe_name(f"{base.name}+{adapter.stem}"), spec=spec, path=path,
+                  adapter=adapter.resolve())
+
+
+def _check_adapter(adapter: Path, base: Path) -> None:
+    """The adapter must be a LoRA GGUF for the base's architecture (llama.cpp would refuse it less clearly)."""
+    from opentrust.formats.gguf import GGUFError, read_gguf
+
+    try:
+        meta = read_gguf(adapter)
+    except (GGUFError, OSError) as exc:
+        raise UserError(f"{adapter}: not a readable GGUF adapter ({exc})",
+                        "pass the adapter GGUF that opentrust improve wrote") from None
+    if meta.get("general.type") != "adapter" or meta.get("adapter.type") != "lora":
+        raise UserError(f"{adapter} is not a LoRA adapter (general.type={meta.get('general.type')!r})",
+                        "a full model is a target of its own; pass only an adapter after '+'")
+    try:
+        arch = read_gguf(base).architecture
+    except (GGUFError, OSError):
+        return  # the base's own problems are reported when it is loaded
+    if arch and meta.architecture and arch != meta.architecture:
+        raise UserError(f"{adapter} adapts a {meta.architecture} model, not this {arch} model",
+                        "pass the base model the adapter was trained on")
 
 
 def _endpoint(spec: str, api_key_env: str | None) -> Target:

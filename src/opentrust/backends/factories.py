@@ -23,6 +23,8 @@ class LlamaCppFactory(BackendFactory):
 
         options.pop("concurrency", None)  # one llama.cpp context serves one request at a time
         options.setdefault("prompt_mode", target.prompt_mode)
+        if getattr(target, "adapter", None) is not None:
+            options.setdefault("lora_path", target.adapter)
         return LlamaCppBackend(target.gguf_path, **options)  # type: ignore[arg-type]
 
 

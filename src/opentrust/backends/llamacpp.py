@@ -45,20 +45,24 @@ class ModelPool:
 
     def __init__(self, idle_max: int = IDLE_MODELS):
         self.idle_max = idle_max
-        self._models: dict[tuple[str, int, int, int], _Loaded] = {}
+        self._models: dict[tuple[Any, ...], _Loaded] = {}
         self._lock = threading.Lock()
         self._atexit = False
         #: models loaded so far (a Ray worker reports it: one load per worker, never one per sample)
         self.loads = 0
 
     @staticmethod
-    def key(path: Path, n_ctx: int) -> tuple[str, int, int, int]:
+    def key(path: Path, n_ctx: int, lora: Path | None = None) -> tuple[Any, ...]:
         st = path.stat()
-        return (str(path.resolve()), st.st_size, st.st_mtime_ns, n_ctx)
+        key: tuple[Any, ...] = (str(path.resolve()), st.st_size, st.st_mtime_ns, n_ctx)
+        if lora is not None:  # the same base with a LoRA adapter is another model
+            la = lora.stat()
+            key += (str(lora.resolve()), la.st_size, la.st_mtime_ns)
+        return key
 
-    def acquire(self, path: Path, n_ctx: int) -> tuple[tuple[str, int, int, int], Any, threading.Lock]:
+    def acquire(self, path: Path, n_ctx: int, lora: Path | None = None) -> tuple[tuple[Any, ...], Any, threading.Lock]:
         try:
-            key = self.key(path, n_ctx)
+            key = self.key(path, n_ctx, lora)
         except OSError as exc:
             raise BackendError(f"cannot read {path}: {exc}", "check the model path") from exc
         with self._lock:
@@ -67,7 +71,7 @@ class ModelPool:
                 # the same path with another size or mtime: the file was replaced; drop the old weights
                 for old in [k for k, e in self._models.items() if k[0] == key[0] and k != key and not e.users]:
                     self._close(old)
-                entry = _Loaded(_load(path, n_ctx), threading.Lock())
+                entry = _Loaded(_load(path, n_ctx, lora), threading.Lock())
                 self._models[key] = entry
                 self.loads += 1
                 if not self._atexit:
@@ -77,7 +81,7 @@ class ModelPool:
             entry.last_used = time.monotonic()
             return key, entry.llm, entry.lock
 
-    def release(self, key: tuple[str, int, int, int]) -> None:
+    def release(self, key: tuple[Any, ...]) -> None:
         with self._lock:
             entry = self._models.get(key)
             if entry is None:
@@ -91,7 +95,7 @@ class ModelPool:
     def loaded(self) -> int:
         return len(self._models)
 
-    def _close(self, key: tuple[str, int, int, int]) -> None:
+    def _close(self, key: tuple[Any, ...]) -> None:
         entry = self._models.pop(key)
         with entry.lock:
             entry.llm.close()
@@ -104,7 +108,7 @@ class ModelPool:
                 self._close(key)
 
 
-def _load(path: Path, n_ctx: int) -> Any:
+def _load(path: Path, n_ctx: int, lora: Path | None = None) -> Any:
     try:
         from llama_cpp import Llama
     except ImportError as exc:  # pragma: no cover - a core dependency
@@ -112,9 +116,11 @@ def _load(path: Path, n_ctx: int) -> Any:
     try:
         # a Ray worker sets OPENTRUST_LLAMA_THREADS to the CPUs it declared (opentrust.executor.ray_backend)
         threads = int(os.environ.get("OPENTRUST_LLAMA_THREADS") or 0) or os.cpu_count() or 2
-        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0)
+        extra = {"lora_path": str(lora)} if lora is not None else {}
+        return Llama(model_path=str(path), n_ctx=n_ctx, n_threads=threads, verbose=False, seed=0, **extra)
     except (ValueError, RuntimeError, OSError) as exc:
-        raise BackendError(f"llama.cpp could not load {path}: {exc}",
+        what = f"{path} with the adapter {lora}" if lora is not None else str(path)
+        raise BackendError(f"llama.cpp could not load {what}: {exc}",
                            "check the file with `opentrust scan`; it may be truncated or unsupported") from exc
 
 
@@ -140,18 +146,24 @@ class LlamaCppBackend(Backend):
     name = "llama.cpp"
     max_concurrency = 1  # one context; more in flight would only queue on the lock
 
-    def __init__(self, path: Path, n_ctx: int = 2048, pool: ModelPool | None = None, prompt_mode: str = "chat"):
+    def __init__(self, path: Path, n_ctx: int = 2048, pool: ModelPool | None = None, prompt_mode: str = "chat",
+                 lora_path: Path | None = None):
         self.path = Path(path)
+        #: a LoRA adapter GGUF applied on top (``BASE+ADAPTER.gguf`` targets)
+        self.lora_path = Path(lora_path) if lora_path is not None else None
         self.n_ctx = n_ctx
         #: "chat": the GGUF's chat template; "completion": a plain-text prompt (opentrust.backends.base)
         self.prompt_mode = prompt_mode
         self.pool = pool or POOL
-        self._held: tuple[tuple[str, int, int, int], Any, threading.Lock] | None = None
+        self._held: tuple[tuple[Any, ...], Any, threading.Lock] | None = None
         self._hold_lock = threading.Lock()
 
     def describe(self) -> dict[str, object]:
-        return {"backend": self.name, "llama_cpp_python": runtime_version().split()[-1], "n_ctx": self.n_ctx,
-                "prompt_mode": self.prompt_mode}
+        out: dict[str, object] = {"backend": self.name, "llama_cpp_python": runtime_version().split()[-1],
+                                  "n_ctx": self.n_ctx, "prompt_mode": self.prompt_mode}
+        if self.lora_path is not None:
+            out["lora"] = str(self.lora_path)
+        return out
 
     def provenance(self) -> dict[str, object]:
         out: dict[str, object] = {"backend": self.name, "runtime": runtime_version(), "n_ctx": self.n_ctx}
@@ -162,7 +174,7 @@ class LlamaCppBackend(Backend):
     def _model(self) -> tuple[Any, threading.Lock]:
         with self._hold_lock:
             if self._held is None:
-                self._held = self.pool.acquire(self.path, self.n_ctx)
+                self._held = self.pool.acquire(self.path, self.n_ctx, self.lora_path)
             return self._held[1], self._held[2]
 
     async def aclose(self) -> None:

@@ -7,9 +7,9 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import (STATE, ApiKeyEnvOption, DbOption, ExecutorOption, FailOnOption, ModelIdOption,
-                              RayAddressOption, RayWorkersOption, executor_scope, guarded, print_executor_summary,
-                              progress_display, stderr_console)
+from opentrust.clikit import (AdapterOption, STATE, ApiKeyEnvOption, DbOption, ExecutorOption, FailOnOption,
+                              ModelIdOption, RayAddressOption, RayWorkersOption, executor_scope, guarded,
+                              print_executor_summary, progress_display, stderr_console, with_adapter)
 
 
 def register(app: typer.Typer) -> None:
@@ -26,6 +26,7 @@ def audit(
     db: DbOption = None,
     api_key_env: ApiKeyEnvOption = None,
     model_id: ModelIdOption = None,
+    adapter: AdapterOption = None,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
     ray_workers: RayWorkersOption = None,
@@ -45,6 +46,7 @@ def audit(
     from opentrust.findings import Severity
     from opentrust.report.terminal import print_summary
 
+    target = with_adapter(target, adapter)  # type: ignore[assignment]
     if profile not in ("quick", "standard"):
         raise UserError(f"unknown profile {profile!r}", "use --profile quick or --profile standard")
     threshold = Severity.parse(fail_on)

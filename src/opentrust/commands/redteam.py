@@ -8,9 +8,10 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import (ApiKeyEnvOption, DbOption, ExecutorOption, FailOnOption, ModelIdOption,
-                              RayAddressOption, RayWorkersOption, emit_result, executor_scope, guarded,
-                              print_executor_summary, progress_display, split_list, stderr_console)
+from opentrust.clikit import (AdapterOption, ApiKeyEnvOption, DbOption, ExecutorOption, FailOnOption,
+                              ModelIdOption, RayAddressOption, RayWorkersOption, emit_result, executor_scope,
+                              guarded, print_executor_summary, progress_display, split_list, stderr_console,
+                              with_adapter)
 
 
 def register(app: typer.Typer) -> None:
@@ -47,6 +48,7 @@ def redteam(
                                               "exchange).")] = "instruction",
     api_key_env: ApiKeyEnvOption = None,
     model_id: ModelIdOption = None,
+    adapter: AdapterOption = None,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
     ray_workers: RayWorkersOption = None,
@@ -70,6 +72,7 @@ def redteam(
 
     from opentrust.plugins import reporters
 
+    target = with_adapter(target, adapter)  # type: ignore[assignment]
     formats = reporters("redteam")
     if fmt != "table" and fmt not in formats:
         raise UserError(f"unknown format {fmt!r}", f"use --format {', '.join(['table', *formats])}")

@@ -8,9 +8,9 @@ from typing import List, Optional
 import typer
 from typing_extensions import Annotated
 
-from opentrust.clikit import (ApiKeyEnvOption, DbOption, ExecutorOption, ModelIdOption, RayAddressOption,
-                              RayWorkersOption, executor_scope, guarded, print_executor_summary, progress_display,
-                              stderr_console)
+from opentrust.clikit import (AdapterOption, ApiKeyEnvOption, DbOption, ExecutorOption, ModelIdOption,
+                              RayAddressOption, RayWorkersOption, executor_scope, guarded,
+                              print_executor_summary, progress_display, stderr_console, with_adapter)
 
 
 def register(app: typer.Typer) -> None:
@@ -41,6 +41,7 @@ def test(
     db: DbOption = None,
     api_key_env: ApiKeyEnvOption = None,
     model_id: ModelIdOption = None,
+    adapter: AdapterOption = None,
     executor: ExecutorOption = "local",
     ray_address: RayAddressOption = None,
     ray_workers: RayWorkersOption = None,
@@ -60,6 +61,7 @@ def test(
     formats = reporters("test")
     if fmt != "table" and fmt not in formats:
         raise UserError(f"unknown format {fmt!r}", f"use --format {' or '.join(['table', *formats])}")
+    model = with_adapter(model, adapter)
     if not model:
         raise UserError("no model given", "pass --model smollm2, a .gguf file or openai:<url>#<model>")
     paths = list(suites or []) + (builtin_suite_paths() if builtin else [])

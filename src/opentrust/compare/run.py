@@ -95,8 +95,8 @@ class Contender:
 def _backend_for(target: Any, given: "Backend | None") -> "Backend":
     if given is not None:
         return given
-    if target.kind in ("gguf", "folder") and target.gguf_path is not None:
-        from opentrust.compare.memory import WorkerBackend
+    if target.kind in ("gguf", "folder") and target.gguf_path is not None and target.adapter is None:
+        from opentrust.compare.memory import WorkerBackend  # (its worker loads no LoRA: adapted targets in-process)
 
         return WorkerBackend(target.gguf_path, prompt_mode=target.prompt_mode)
     return target.backend()  # type: ignore[no-any-return]
