@@ -85,3 +85,29 @@ def test_writer_refuses_a_log_that_lost_its_tail(log: Path) -> None:
     tamper(log, "DELETE FROM decisions WHERE seq>=19")
     with pytest.raises(UserError, match="records were deleted"):
         GuardLog(log)
+
+
+def test_writers_take_turns_through_the_file_lock(tmp_path: Path) -> None:
+    """Gateway processes sharing a log wait on DB.lock (woken at once) rather than on SQLite's busy handler (which
+    sleeps up to 100 ms between polls): while another holder has the lock, a commit waits; once released it lands."""
+    import fcntl
+    import os
+    import threading
+    import time
+
+    path = tmp_path / "guard.db"
+    writer = GuardLog(path)
+    other = os.open(str(path) + ".lock", os.O_RDWR)  # another process's turn (a second open file description)
+    fcntl.flock(other, fcntl.LOCK_EX)
+    done: list[float] = []
+    thread = threading.Thread(target=lambda: (writer.append_sync([record(1)]), done.append(time.monotonic())))
+    thread.start()
+    time.sleep(0.5)
+    assert not done, "the commit did not wait for the other writer's turn"
+    released = time.monotonic()
+    fcntl.flock(other, fcntl.LOCK_UN)
+    thread.join(10)
+    os.close(other)
+    writer.close()
+    assert done and done[0] >= released
+    assert verify(path)["intact"] and verify(path)["records"] == 1
