@@ -199,3 +199,33 @@ def test_adapter_option_on_the_cli(tiny: dict[str, Path], tmp_path: Path) -> Non
 def test_scan_reads_the_adapter(tuned: dict[str, object], tmp_path: Path) -> None:
     r = run_cli("scan", str(tuned["res"].adapter_gguf), "--format", "json", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
+
+
+@pytest.mark.slow
+def test_smollm2_adapter_loads_and_changes_the_answer(smollm2_path: Path, tmp_path: Path) -> None:
+    """The real model: a handful of examples, a few steps; the adapter loads in llama.cpp (through the
+    ``smollm2+ADAPTER`` target) and changes the greedy answer to a training prompt."""
+    import asyncio
+
+    from opentrust.backends.base import GenerationRequest
+    from opentrust.improve.tune import adapter_target_spec, train
+    from opentrust.target import resolve_target
+
+    data = _write_data(tmp_path / "train.jsonl", CHATS[:6])
+    res = train(smollm2_path, data, tmp_path / "out", epochs=2, batch_size=2, lr=2e-3, max_steps=5)
+    assert res.steps == 5 and res.tokenizer_check["mismatches"] == 0
+    assert res.tokenizer_check["pre_tokenizer"] == "smollm"
+
+    async def answer(spec: str) -> str:
+        backend = resolve_target(spec).backend()
+        try:
+            req = GenerationRequest(messages=[{"role": "user", "content": CHATS[2][0]}], temperature=0.0,
+                                    max_tokens=24)
+            return (await backend.generate(req, seed=0)).text
+        finally:
+            await backend.aclose()
+
+    assert asyncio.run(answer(adapter_target_spec("smollm2", res.adapter_gguf))) != asyncio.run(answer("smollm2"))
+    r = run_cli("openness", str(tmp_path / "out"), "--format", "json", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "apache-2.0" in r.stdout.lower()

@@ -210,11 +210,20 @@ def load_model(base: Path) -> Any:
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()
+    # the GGUF loader draws its own tqdm bar on stderr, through the rich progress display; silence just that one
+    import transformers.modeling_gguf_pytorch_utils as gguf_utils
+
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None:
+        gguf_utils.tqdm = lambda iterable, *a, **k: iterable  # type: ignore[attr-defined]
     try:
         return AutoModelForCausalLM.from_pretrained(str(base.parent), gguf_file=base.name, dtype=torch.float32)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         raise UserError(f"transformers could not load {base} for tuning: {exc}",
                         "tuning supports GGUF models of the llama family (SmolLM2)") from None
+    finally:
+        if bar is not None:
+            gguf_utils.tqdm = bar  # type: ignore[attr-defined]
 
 
 def load_tokenizer(base: Path) -> Any:
@@ -337,7 +346,9 @@ def train(base: Path, train_jsonl: Path, out_dir: Path, *, epochs: int = 1, rank
     # 2. model + LoRA
     torch.manual_seed(seed)
     torch.set_num_threads(_threads())
+    tell("loading the model", 0, 1)
     model = add_lora(load_model(base), rank, alpha, targets)
+    tell("loading the model", 1, 1)
     model.train()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=lr, weight_decay=0.0)
@@ -383,7 +394,8 @@ def train(base: Path, train_jsonl: Path, out_dir: Path, *, epochs: int = 1, rank
     adapter = out_dir / "adapter.gguf"
     export_adapter(model, base, adapter, alpha, metadata={
         "general.name": f"opentrust LoRA for {base.stem}", "opentrust.base_sha256": base_sha,
-        "opentrust.train_data_sha256": data_sha})
+        "opentrust.train_data_sha256": data_sha,
+        **({"general.license": lic} if (lic := _base_license(base)) else {})})
     result = TuneResult(
         adapter_gguf=adapter, peft_dir=peft_dir, base=str(base), base_sha256=base_sha, examples=len(usable),
         tokens=tokens, assistant_tokens=assistant, steps=total, seconds=round(seconds, 3),
@@ -407,25 +419,55 @@ def _save_checkpoint(out_dir: Path, state: dict[str, Any], keep: int = 2) -> Non
         old.unlink(missing_ok=True)
 
 
+def _base_license(base: Path) -> str | None:
+    from opentrust.formats.gguf import GGUFError, read_gguf
+
+    try:
+        value = read_gguf(base).get("general.license")
+    except (GGUFError, OSError):
+        return None
+    return value if isinstance(value, str) and value.strip() else None
+
+
 def _write_reference(out_dir: Path, result: TuneResult, data: Path, data_sha: str) -> None:
-    """adapter.json (machine-readable) and README.md (what the adapter is, what it needs) next to the adapter."""
+    """What ships with the adapter, so that ``opentrust openness`` and a reader can tell what it is: adapter.json
+    (machine-readable: base path and sha256, training data sha256, options, training figures), README.md (a model
+    card whose front matter carries the base's licence and names the base) and the training data itself."""
+    import shutil
+
     from opentrust import __version__
 
+    released = out_dir / "data" / "train.jsonl"
+    if data.resolve() != released.resolve():
+        released.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(data, released)
+    licence = _base_license(Path(result.base))
     ref = {"kind": "opentrust-lora-adapter", "schema_version": TUNE_VERSION, "adapter": result.adapter_gguf.name,
            "adapter_sha256": file_sha256(result.adapter_gguf), "peft_dir": result.peft_dir.name,
-           "base": {"path": result.base, "sha256": result.base_sha256},
-           "train_data": {"path": str(data), "sha256": data_sha, "examples": result.examples},
+           "base": {"path": result.base, "sha256": result.base_sha256, "license": licence},
+           "train_data": {"path": str(data), "sha256": data_sha, "examples": result.examples,
+                          "copy": str(released.relative_to(out_dir))},
            "options": result.options, "method": "lora", "tool": f"opentrust {__version__}",
            "target_spec": adapter_target_spec(result.base, result.adapter_gguf),
+           "tokenizer_check": result.tokenizer_check,
            "training": {k: v for k, v in result.to_json().items()
                         if k in ("tokens", "assistant_tokens", "steps", "seconds", "tokens_per_s", "peak_rss_mb",
-                                 "loss_first", "loss_last")}}
+                                 "loss_first", "loss_last", "resumed_from")}}
     (out_dir / "adapter.json").write_text(json.dumps(ref, indent=2) + "\n", encoding="utf-8")
-    readme = (f"# LoRA adapter for {Path(result.base).name}\n\n"
-              f"A LoRA adapter (rank {result.options['rank']}, alpha {result.options['alpha']}, on "
-              f"{', '.join(result.options['targets'])}) written by `opentrust improve`. It is not a model on its "
-              f"own: it applies to the base model\n\n- base: `{result.base}`\n- base sha256: `{result.base_sha256}`"
-              f"\n- training data: `{data}` (sha256 `{data_sha}`, {result.examples} examples)\n\n"
-              f"Use it as the target `{ref['target_spec']}` (or `--adapter {result.adapter_gguf}`).\n"
-              "The license of the adapter follows the base model's license.\n")
-    (out_dir / "README.md").write_text(readme, encoding="utf-8")
+    front = ["---", f"license: {licence}" if licence else "license: other", f"base_model: {Path(result.base).name}",
+             "library_name: peft", "tags: [lora, gguf, opentrust-improve]", "---", ""]
+    opts = result.options
+    card = (f"# LoRA adapter for {Path(result.base).name}\n\n"
+            f"A LoRA adapter (rank {opts['rank']}, alpha {opts['alpha']}, on {', '.join(opts['targets'])}) trained "
+            f"by `opentrust improve` ({__version__}). It is not a model on its own: it applies to the base model\n\n"
+            f"- base: `{result.base}`\n- base sha256: `{result.base_sha256}`\n\n"
+            f"Use it as the target `{ref['target_spec']}` (or `--adapter {result.adapter_gguf}`).\n\n"
+            f"## Training data\n\n`{released.relative_to(out_dir)}`: {result.examples} chat examples built by "
+            f"`opentrust improve` from measured failures (sha256 `{data_sha}`), each line with its provenance.\n\n"
+            f"## Training\n\n{result.steps} steps of batch {opts['batch_size']} at learning rate {opts['lr']}, seed "
+            f"{opts['seed']}, loss on assistant tokens only ({result.assistant_tokens} of {result.tokens} tokens); "
+            f"loss {result.loss_first} -> {result.loss_last}. Files: `adapter.gguf` (llama.cpp), `peft/` "
+            "(transformers + peft), `adapter.json` (all of the above, machine-readable).\n\n"
+            "The adapter is distributed under the base model's licence"
+            + (f" ({licence}).\n" if licence else ".\n"))
+    (out_dir / "README.md").write_text("\n".join(front) + card, encoding="utf-8")
