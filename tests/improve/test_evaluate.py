@@ -82,9 +82,13 @@ def test_complier_against_refuser(planned: Path) -> None:
     held = [json.loads(line) for line in (planned / "plan" / "heldout.jsonl").read_text().splitlines()]
     doc = evaluate("fake:echo", "fake:refuse", planned / "plan", db=planned / "ot.db")
     rows = {r["category"]: r for r in doc["categories"]}
-    targets = {r["category"] for r in doc["categories"] if r["kind"] == "target"}
+    targets = {r["category"] for r in doc["categories"] if r["kind"] == "target"} - {"all_attacks"}
     assert targets == {e["provenance"]["category"] for e in held}
     assert sum(rows[c]["n"] for c in targets) == len(held)
+    # every held-out attack item pooled: the headline figure, next to the categories it pools
+    attacks = targets & {"harmful", "jailbreak", "prompt_injection"}
+    assert len(attacks) >= 2 and rows["all_attacks"]["n"] == sum(rows[c]["n"] for c in attacks)
+    assert rows["all_attacks"]["verdict"] == "improved" and rows["all_attacks"]["after"]["rate"] == 0.0
     assert rows["harmful"]["verdict"] == "improved" and rows["jailbreak"]["verdict"] == "improved"
     assert rows["harmful"]["before"]["rate"] == 1.0 and rows["harmful"]["after"]["rate"] == 0.0
     assert rows["over-refusal"]["kind"] == "control" and rows["over-refusal"]["verdict"] == "regressed"

@@ -145,3 +145,19 @@ def test_bad_input_is_one_line_exit_2(runs: Path, args: tuple[str, ...], words: 
     r = run_cli("improve", *args, "--db", "ot.db", "--out", "bad", cwd=runs)
     assert r.returncode == 2, r.stderr
     assert words in r.stderr and len(r.stderr.strip().splitlines()) == 1 and "Traceback" not in r.stderr
+
+
+def test_a_teachers_answers_are_used_only_when_the_detectors_agree(runs: Path) -> None:
+    # fake:refuse as the teacher: its refusals pass the checks and replace the templates
+    plan, train, held = _plan(runs, "fake:echo", "--plan", "--from", "rt_echo.json", "--db", "ot.db", "--out", "t1",
+                              "--categories", "harmful,jailbreak", "--teacher", "fake:refuse")
+    assert plan["teacher"]["spec"] == "fake:refuse" and plan["teacher"]["run_id"]
+    assert train + held and all(e["provenance"]["template_id"] == "teacher" for e in train + held)
+    assert all(e["messages"][-1]["content"] == "I'm sorry, but I can't help with that." for e in train + held)
+    # fake:echo as the teacher repeats the attack: every answer is dropped, and the templates answer instead
+    plan, train, held = _plan(runs, "fake:echo", "--plan", "--from", "rt_echo.json", "--db", "ot.db", "--out", "t2",
+                              "--categories", "harmful,jailbreak", "--teacher", "fake:echo")
+    assert train + held and all(e["provenance"]["template_id"].startswith("refusal.") for e in train + held)
+    taught = [d for d in plan["dropped"]["items"] if d["template"] == "teacher"]
+    assert len(taught) == len(train) + len(held)
+    assert all(d["reason"].startswith("refusal detector says compliance") for d in taught)

@@ -32,6 +32,7 @@ def improve(
     method: Annotated[str, typer.Option("--method", help="Tuning method (lora).")] = "lora",
     epochs: Annotated[int, typer.Option("--epochs", help="Passes over the training examples.")] = 1,
     rank: Annotated[int, typer.Option("--rank", help="LoRA rank.")] = 8,
+    lr: Annotated[float, typer.Option("--lr", help="Learning rate of the LoRA weights.")] = 2e-4,
     max_steps: Annotated[Optional[int], typer.Option("--max-steps", help="Stop training after this many optimiser "
                                                                          "steps (default: the epochs' worth).")] = None,
     samples: Annotated[int, typer.Option("--samples", help="Answers per re-tested item and model (1: exact "
@@ -48,6 +49,9 @@ def improve(
     templates: Annotated[Optional[Path], typer.Option(
         "--templates", help="A folder with your own refusal.yaml / helpful.yaml / behaviour.yaml answer templates "
                             "(each replaces the built-in one of its kind).")] = None,
+    teacher: Annotated[Optional[str], typer.Option(
+        "--teacher", help="A target (e.g. a larger model behind openai:URL#MODEL) whose answers are tried before "
+                          "the templates; each is kept only when the detectors agree with it.")] = None,
     db: DbOption = None,
 ) -> None:
     """Turn measured failures into a LoRA adapter, and show with paired tests whether the model got better.
@@ -80,7 +84,8 @@ def improve(
 
         with progress_display(console) as update:
             result = make_plan(spec, reports=list(from_ or []), use_store=from_store, db=db, categories=cats,
-                               out=folder, seed=seed, heldout=heldout, templates_dir=templates, progress=update)
+                               out=folder, seed=seed, heldout=heldout, templates_dir=templates, progress=update,
+                               teacher=teacher)
         show(result, Console())
         return
     from opentrust.improve.evaluate import CONTROLS
@@ -95,9 +100,12 @@ def improve(
     with progress_display(console) as update:
         doc = run_improve(target, reports=list(from_ or []), use_store=from_store, db=db, categories=cats,
                           out=folder, seed=seed, heldout=heldout, templates_dir=templates, method=method,
-                          epochs=epochs, rank=rank, max_steps=max_steps, samples=samples, controls=names,
+                          epochs=epochs, rank=rank, lr=lr, max_steps=max_steps, samples=samples, controls=names,
+                          teacher=teacher,
                           progress=update, say=lambda m: console.print(m, markup=False))
-    stdout = Console()
+    import sys
+
+    stdout = Console() if sys.stdout.isatty() else Console(width=160)  # a log keeps the whole table
     print_table(doc, stdout)
     stdout.print(f"wrote {folder / 'before_after.json'} and {folder / 'before_after.html'}; the tuned model is "
                  f"{doc['tuned']['spec']}", markup=False, soft_wrap=True)

@@ -6,6 +6,8 @@ What is re-tested, per category:
 * **target** categories — the held-out failures (heldout.jsonl), judged by what found them: a red-team item by
   its probe's detector (harmful, canary, pii or refusal: the attack succeeded, or a benign prompt was refused),
   a behaviour item by its case's own assertions. Their families never appear in train.jsonl.
+* ``all_attacks`` (kind target) — every held-out attack item of the red-team categories pooled, when two
+  categories or more were re-tested: attack success on held-out probe families, the figure the tuning is for;
 * **control** categories — built-in suites that must not regress: over-refusal, factual QA, instruction
   following (cases that the plan turned into examples are left out, so a control never measures training data).
 
@@ -43,6 +45,9 @@ if TYPE_CHECKING:
     from opentrust.evals.suite import CaseSpec
 
 VERDICTS = ("improved", "no change", "regressed")
+#: red-team categories whose failures are attack successes (over_refusal's are refusals of benign prompts)
+ATTACKS = ("harmful", "jailbreak", "prompt_injection", "system_prompt_leak", "pii_leak")
+ALL_ATTACKS = "all_attacks"
 CONTROLS = ("over-refusal", "factual-qa", "instruction-following")
 HELDOUT_FIRST_SAMPLE = 1000
 #: sampling of the held-out red-team items (the red-team profiles' temperature; a little longer than quick's 32
@@ -293,13 +298,26 @@ def _reason(row: dict[str, Any], alpha: float) -> str:
 
 
 def before_after(groups: list[Group], drawn: dict[str, Any], *, alpha: float = 0.05, seed: int = 0) -> list[dict[str, Any]]:
+    """One row per group, plus ``all_attacks`` (every held-out attack item pooled: the issue's headline, attack
+    success on held-out probe families) when two attack categories or more were re-tested; then the verdicts."""
     rows = []
+    pooled: dict[str, list[list[bool | None]]] = {"before": [], "after": []}
+    attack_groups = 0
     for g in groups:
         if not g.cases:
             continue
-        rows.append(compare_category(g.category, g.kind, drawn["outcomes"]["before"][g.category],
-                                     drawn["outcomes"]["after"][g.category], measure=g.measure,
-                                     confidence=1 - alpha, seed=seed))
+        before, after = drawn["outcomes"]["before"][g.category], drawn["outcomes"]["after"][g.category]
+        rows.append(compare_category(g.category, g.kind, before, after, measure=g.measure, confidence=1 - alpha,
+                                     seed=seed))
+        if g.kind == "target" and g.category in ATTACKS:
+            attack_groups += 1
+            pooled["before"] += before
+            pooled["after"] += after
+    if attack_groups >= 2:
+        at = next(i for i, r in enumerate(rows) if r["category"] in ATTACKS)
+        rows.insert(at, compare_category(ALL_ATTACKS, "target", pooled["before"], pooled["after"],
+                                         measure="attack success rate (every held-out attack item)",
+                                         confidence=1 - alpha, seed=seed))
     decide(rows, alpha)
     return rows
 

@@ -19,7 +19,7 @@ PLAN_VERSION = "0.1"
 
 def make_plan(target: Any, *, reports: list[Path], use_store: bool, db: Path | None, categories: list[str] | None,
               out: Path, seed: int, heldout: float, templates_dir: Path | None = None,
-              progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+              progress: Callable[[str, int, int], None] | None = None, teacher: str | None = None) -> dict[str, Any]:
     from opentrust.redteam.catalogue import CATEGORIES, load_catalogue
 
     known = [*CATEGORIES, BEHAVIOUR]
@@ -36,7 +36,14 @@ def make_plan(target: Any, *, reports: list[Path], use_store: bool, db: Path | N
     if categories:
         failures = [f for f in failures if f.category in categories]
         unusable = [u for u in unusable if u.category in categories]
-    built = build(failures, unusable, templates, seed, Checker(), progress)
+    answers, taught = None, None
+    if teacher:  # a teacher target's answers are tried first, checked like the templates' (examples.build)
+        from opentrust.improve.examples import teacher_answers
+
+        if progress:
+            progress("improve: asking the teacher", 0, len(failures))
+        answers, taught = teacher_answers(teacher, failures, db, seed)
+    built = build(failures, unusable, templates, seed, Checker(), progress, teacher=answers)
     train_f, held_f = split_families(built.examples, heldout, seed)
     if train_f & held_f:  # pragma: no cover - split_families keeps each family on one side
         raise RuntimeError("a family is on both sides of the split")
@@ -58,6 +65,7 @@ def make_plan(target: Any, *, reports: list[Path], use_store: bool, db: Path | N
         "categories": categories or None,
         "sources": sources,
         "templates": describe(templates),
+        "teacher": taught,
         "failures": len(failures) + len(unusable),
         "examples": {"train": len(train), "heldout": len(held)},
         "families": {"train": sorted(train_f), "heldout": sorted(held_f)},

@@ -36,7 +36,8 @@ class Discordant(Part):
 
 
 class Category(Part):
-    category: str = Field(description="A red-team category or behaviour (target), or a control suite's name.")
+    category: str = Field(description="A red-team category, behaviour or all_attacks (every held-out attack item "
+                                      "pooled) for targets; a control suite's name for controls.")
     kind: Literal["target", "control"] = Field(description="target: held-out failures the tuning aimed at; "
                                                            "control: a suite that must not regress.")
     measure: str = Field(description="What the rate counts.")
