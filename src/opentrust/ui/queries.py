@@ -555,10 +555,16 @@ def guard_blocks_over_time(path: str | os.PathLike[str], bucket: str = "hour",
 
 
 # -- report files (--reports DIR) ------------------------------------------------------------------------------
+def _mtime(path: Path) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(path.stat().st_mtime, timezone.utc).isoformat(timespec="seconds")
+
+
 def index_reports(dirs: list[str | os.PathLike[str]], max_bytes: int = MAX_REPORT_BYTES,
                   max_files: int = 5000) -> list[dict[str, Any]]:
     """Report JSON files under ``dirs`` that ``opentrust.read_result`` reads: {path, kind, target, fingerprint,
-    created, run_id}, newest first. Files over ``max_bytes``, links, and files that are not opentrust results are
+    created (the result's own time, else the file's modification time), run_id}, newest first. Files over ``max_bytes``, links, and files that are not opentrust results are
     skipped (nothing in them is ever executed: they are parsed as JSON data)."""
     from opentrust.results import read_result
 
@@ -585,8 +591,8 @@ def index_reports(dirs: list[str | os.PathLike[str]], max_bytes: int = MAX_REPOR
             out.append({"path": str(path), "kind": result.kind,
                         "target": model.get("spec") or model.get("name") or model.get("path"),
                         "fingerprint": model.get("fingerprint") or model.get("sha256"),
-                        "created": str(getattr(result, "created_at", None) or getattr(result, "started_at", None)
-                                       or "") or None,
+                        "created": str(getattr(result, "created_at", None) or getattr(result, "generated_at", None)
+                                       or _mtime(path)),
                         "run_id": getattr(result, "run_id", None)})
     out.sort(key=lambda r: r["created"] or "", reverse=True)
     return out
