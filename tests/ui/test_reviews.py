@@ -4,7 +4,6 @@ the corrected attack-success rate; bad input is refused; reads write nothing; th
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from pathlib import Path
 
@@ -14,6 +13,8 @@ from opentrust.errors import UserError
 from opentrust.store import Store
 from opentrust.ui import queries as Q
 from opentrust.ui import reviews as R
+
+from .conftest import serve
 
 
 @pytest.fixture()
@@ -143,22 +144,6 @@ def test_reads_write_nothing(ui_store: Path, ui_guard_log: Path, ui_reports: Pat
     assert _counts(ui_store) == before
 
 
-def _serve(app):
-    import uvicorn
-
-    from opentrust.backends.local_server import free_port
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the UI server did not start"
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{port}"
-
-
 def test_the_review_post_needs_allow_review_and_the_token(store_copy: Path) -> None:
     """Over HTTP on the real app: without --allow-review there is no write route; with it, a post without the
     session's token is refused and writes nothing; with it, the review is stored."""
@@ -173,26 +158,22 @@ def test_the_review_post_needs_allow_review_and_the_token(store_copy: Path) -> N
     form = {"run_id": run_id, "probe_id": probe["id"], "sample_index": str(out["index"]),
             "label_after": out["label"], "reviewer": "Ada", "note": ""}
     for allow in (False, True):
-        server, thread, base = _serve(create_app(store_copy, allow_review=allow))
-        try:
-            with httpx.Client(base_url=base, timeout=30, follow_redirects=False) as client:
-                r = client.post("/review", data=form)
-                assert r.status_code == (403 if allow else 405)
-                assert _counts(store_copy)["reviews"] == 0
-                page = client.get(f"/redteam/{run_id}/cell", params={"category": "prompt_injection",
-                                                                     "technique": "none"})
-                assert page.status_code == 200
-                token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-                if not allow:
-                    assert token is None
-                    continue
-                assert token is not None
-                r = client.post("/review", data={**form, "csrf": token.group(1) + "0"})
-                assert r.status_code == 403 and _counts(store_copy)["reviews"] == 0
-                other = httpx.post(base + "/review", data={**form, "csrf": token.group(1)})  # no session cookie
-                assert other.status_code == 403 and _counts(store_copy)["reviews"] == 0
-                r = client.post("/review", data={**form, "csrf": token.group(1)})
-                assert r.status_code == 303 and _counts(store_copy)["reviews"] == 1
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+        with serve(create_app(store_copy, allow_review=allow)) as base, \
+                httpx.Client(base_url=base, timeout=30, follow_redirects=False) as client:
+            r = client.post("/review", data=form)
+            assert r.status_code == (403 if allow else 405)
+            assert _counts(store_copy)["reviews"] == 0
+            page = client.get(f"/redteam/{run_id}/cell", params={"category": "prompt_injection",
+                                                                 "technique": "none"})
+            assert page.status_code == 200
+            token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            if not allow:
+                assert token is None
+                continue
+            assert token is not None
+            r = client.post("/review", data={**form, "csrf": token.group(1) + "0"})
+            assert r.status_code == 403 and _counts(store_copy)["reviews"] == 0
+            other = httpx.post(base + "/review", data={**form, "csrf": token.group(1)})  # no session cookie
+            assert other.status_code == 403 and _counts(store_copy)["reviews"] == 0
+            r = client.post("/review", data={**form, "csrf": token.group(1)})
+            assert r.status_code == 303 and _counts(store_copy)["reviews"] == 1

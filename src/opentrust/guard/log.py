@@ -265,6 +265,14 @@ def open_existing(path: Path) -> sqlite3.Connection:
 
 def read(path: Path, since: str | None = None, rule: str | None = None, limit: int = 1000) -> list[dict[str, Any]]:
     """Decisions, oldest first; ``since`` an ISO time (or date), ``rule`` a rule id that fired."""
+    rows = page(path, since=since, rule=rule, limit=limit)[1][::-1]
+    return [{k: v for k, v in r.items() if k != "hash"} for r in rows]
+
+
+def page(path: Path, since: str | None = None, rule: str | None = None, decision: str | None = None,
+         limit: int = 1000, offset: int = 0) -> tuple[int, list[dict[str, Any]]]:
+    """(how many decisions match, the ``limit`` of them after the ``offset`` newest), newest first, each with its
+    hash; ``decision`` one of allow, flag, redact, block... (the web UI's guard page pages through these)."""
     db = open_existing(path)
     where, args = [], []
     if since:
@@ -273,18 +281,21 @@ def read(path: Path, since: str | None = None, rule: str | None = None, limit: i
     if rule:
         where.append("EXISTS (SELECT 1 FROM json_each(decisions.rules) WHERE json_extract(value, '$.id') = ?)")
         args.append(rule)
-    sql = "SELECT seq, " + ", ".join(FIELDS) + " FROM decisions"
-    if where:
-        sql += " WHERE " + " AND ".join(where)
-    sql += " ORDER BY seq DESC LIMIT ?"
-    args.append(limit)
-    cur = db.execute(sql, args)
-    names = [c[0] for c in cur.description]
-    rows = [dict(zip(names, r)) for r in cur.fetchall()][::-1]
-    db.close()
+    if decision:
+        where.append("decision = ?")
+        args.append(decision)
+    clause = f" WHERE {' AND '.join(where)}" if where else ""
+    try:
+        total = db.execute(f"SELECT count(*) FROM decisions{clause}", args).fetchone()[0]
+        cur = db.execute(f"SELECT seq, {', '.join(FIELDS)}, hash FROM decisions{clause} ORDER BY seq DESC "
+                         "LIMIT ? OFFSET ?", [*args, limit, offset])
+        names = [c[0] for c in cur.description]
+        rows = [dict(zip(names, r)) for r in cur.fetchall()]
+    finally:
+        db.close()
     for r in rows:
         r["rules"] = json.loads(r["rules"])
-    return rows
+    return total, rows
 
 
 def verify(path: Path) -> dict[str, Any]:

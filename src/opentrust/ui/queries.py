@@ -480,42 +480,15 @@ def redteam_cell(store: Any, run_id: str, category: str, technique: str, limit: 
 
 
 # -- the guard log ---------------------------------------------------------------------------------------------
-def _guard_db(path: Path) -> Any:
-    from opentrust.guard.log import open_existing
-
-    return open_existing(Path(path))
-
-
 def guard_log(path: str | os.PathLike[str], since: str | None = None, rule: str | None = None,
               decision: str | None = None, limit: int = 50, offset: int = 0, verify: bool = True) -> dict[str, Any]:
-    """The Guard page: decisions, newest first (paginated, the ``decisions_ts``/primary-key indexes), with the
+    """The Guard page: decisions, newest first (``guard.log.page``: paginated over the primary key), with the
     hash chain verified (``guard.log.verify``) when ``verify``: {"total", "items", "verify"}."""
-    from opentrust.guard.log import FIELDS, verify as verify_chain
+    from opentrust.guard.log import page, verify as verify_chain
 
     limit, offset = _paging(limit, offset)
     path = Path(path)
-    db = _guard_db(path)
-    try:
-        where, args = [], []
-        if since:
-            where.append("ts >= ?")
-            args.append(since)
-        if rule:
-            where.append("EXISTS (SELECT 1 FROM json_each(decisions.rules) WHERE json_extract(value, '$.id') = ?)")
-            args.append(rule)
-        if decision:
-            where.append("decision = ?")
-            args.append(decision)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        total = db.execute(f"SELECT count(*) FROM decisions{clause}", args).fetchone()[0]
-        cur = db.execute(f"SELECT seq, {', '.join(FIELDS)}, hash FROM decisions{clause} ORDER BY seq DESC "
-                         "LIMIT ? OFFSET ?", [*args, limit, offset])
-        names = [c[0] for c in cur.description]
-        items = [dict(zip(names, r)) for r in cur.fetchall()]
-    finally:
-        db.close()
-    for item in items:
-        item["rules"] = json.loads(item["rules"] or "[]")
+    total, items = page(path, since=since, rule=rule, decision=decision, limit=limit, offset=offset)
     return {"path": str(path), "total": total, "limit": limit, "offset": offset, "items": items,
             "filters": {"since": since, "rule": rule, "decision": decision},
             "verify": verify_chain(path) if verify else None}
@@ -531,7 +504,9 @@ def guard_blocks_over_time(path: str | os.PathLike[str], bucket: str = "hour",
     if bucket not in BUCKETS:
         raise UserError(f"unknown bucket {bucket!r}", f"use one of: {', '.join(BUCKETS)}")
     width = BUCKETS[bucket]
-    db = _guard_db(Path(path))
+    from opentrust.guard.log import open_existing
+
+    db = open_existing(Path(path))
     try:
         args: list[Any] = []
         clause = ""
@@ -564,8 +539,9 @@ def _mtime(path: Path) -> str:
 def index_reports(dirs: list[str | os.PathLike[str]], max_bytes: int = MAX_REPORT_BYTES,
                   max_files: int = 5000) -> list[dict[str, Any]]:
     """Report JSON files under ``dirs`` that ``opentrust.read_result`` reads: {path, kind, target, fingerprint,
-    created (the result's own time, else the file's modification time), run_id}, newest first. Files over ``max_bytes``, links, and files that are not opentrust results are
-    skipped (nothing in them is ever executed: they are parsed as JSON data)."""
+    created (the result's own time, else the file's modification time), run_id}, newest first. Files over
+    ``max_bytes``, links, and files that are not opentrust results are skipped (nothing in them is ever executed:
+    they are parsed as JSON data)."""
     from opentrust.results import read_result
 
     out: list[dict[str, Any]] = []
