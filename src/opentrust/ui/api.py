@@ -30,34 +30,17 @@ def routes() -> list[Any]:
 
     from opentrust.ui import views
 
-    async def models(request: Any) -> Any:
-        return _json(views.models_data(request))
+    def endpoint(data: Any) -> Any:
+        async def serve(request: Any) -> Any:
+            return _json(data(request))
 
-    async def model(request: Any) -> Any:
-        return _json(views.model_data(request))
+        return serve
 
-    async def run(request: Any) -> Any:
-        return _json(views.run_data(request))
+    def guard(request: Any) -> dict[str, Any]:
+        return views.guard_data(request, verify=request.query_params.get("verify") == "1")
 
-    async def compare(request: Any) -> Any:
-        return _json(views.compare_data(request))
-
-    async def redteam(request: Any) -> Any:
-        return _json(views.redteam_data(request))
-
-    async def cell(request: Any) -> Any:
-        return _json(views.cell_data(request))
-
-    async def review(request: Any) -> Any:
-        return _json(views.review_data(request))
-
-    async def guard(request: Any) -> Any:
-        return _json(views.guard_data(request, verify=request.query_params.get("verify") == "1"))
-
-    async def reports(request: Any) -> Any:
-        return _json(views.reports_data(request))
-
-    return [Route("/api/models", models), Route("/api/models/{fingerprint}", model), Route("/api/runs/{run_id}", run),
-            Route("/api/compare", compare), Route("/api/redteam/{run_id}", redteam),
-            Route("/api/redteam/{run_id}/cell", cell), Route("/api/review", review), Route("/api/guard", guard),
-            Route("/api/reports", reports)]
+    table = {"/api/models": views.models_data, "/api/models/{fingerprint}": views.model_data,
+             "/api/runs/{run_id}": views.run_data, "/api/compare": views.compare_data,
+             "/api/redteam/{run_id}": views.redteam_data, "/api/redteam/{run_id}/cell": views.cell_data,
+             "/api/review": views.review_data, "/api/guard": guard, "/api/reports": views.reports_data}
+    return [Route(path, endpoint(data)) for path, data in table.items()]

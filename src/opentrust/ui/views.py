@@ -121,7 +121,7 @@ def compare_data(request: Any) -> dict[str, Any]:
     st = state(request)
     picked = [m for m in request.query_params.getlist("m") if m]
     listing = queries.inventory(st.store, limit=MAX_LIMIT)
-    choices, inventory_total = listing["items"], listing["total"]
+    choices = listing["items"]
     if picked:  # picked models beyond the first page of the listing are still found
         missing = [m for m in picked if m not in {r["fingerprint"] for r in choices}]
         for fp in missing:
@@ -136,7 +136,6 @@ def compare_data(request: Any) -> dict[str, Any]:
     found = find_comparison(st.store, picked) if len(picked) >= 2 else None
     return {"picked": picked, "choices": [{"fingerprint": r["fingerprint"], "names": r.get("names") or []}
                                           for r in choices],
-            "more_models": len(choices) < (inventory_total or 0),
             "models": [rows[m] for m in picked],
             "comparison": None if found is None else {"run_id": found[0],
                                                       "result": found[1].model_dump(mode="json", by_alias=True)},
@@ -147,16 +146,23 @@ def find_comparison(store: Any, fingerprints: list[str], scan: int = 50) -> tupl
     """(run id, CompareResult) of the newest finished ``opentrust compare`` run that compared all of
     ``fingerprints``. TODO(D): move to ui.queries if a second caller appears (it reads one model's compare runs)."""
     wanted = set(fingerprints)
-    for run in store.runs(fingerprint=fingerprints[0], command="compare", status="done", limit=scan):
+    for run_id, result in stored_results(store, fingerprints[0], "compare", scan):
+        if wanted <= {m.fingerprint for m in result.models}:
+            return run_id, result
+    return None
+
+
+def stored_results(store: Any, fingerprint: str, command: str, scan: int) -> Any:
+    """(run id, result) of a model's newest finished runs of ``command`` that have a readable result."""
+    for run in store.runs(fingerprint=fingerprint, command=command, status="done", limit=scan, counts=False):
         if not run["has_result"]:
             continue
         try:
             result = store.run_result(run["id"])
         except UserError:
             continue
-        if result is not None and wanted <= {m.fingerprint for m in result.models}:
-            return run["id"], result
-    return None
+        if result is not None:
+            yield run["id"], result
 
 
 def redteam_data(request: Any) -> dict[str, Any]:
@@ -419,15 +425,9 @@ def model_aibom(store: Any, fingerprint: str, scan: int = 50) -> dict[str, Any] 
 
     from opentrust.openness.aibom import add_measurements
 
-    for run in store.runs(fingerprint=fingerprint, command="audit", status="done", limit=scan):
-        if not run["has_result"]:
-            continue
-        try:
-            report = store.run_result(run["id"])
-        except UserError:
-            continue
+    for _, report in stored_results(store, fingerprint, "audit", scan):
         section = next((s for s in report.sections if s.check == "openness" and s.status in ("ok", "findings")),
-                       None) if report is not None else None
+                       None)
         bom = getattr(section.data, "aibom", None) if section is not None else None
         if bom:
             return add_measurements(copy.deepcopy(bom), [m for s in report.sections for m in s.measurements])
@@ -465,6 +465,12 @@ async def static(request: Any) -> Any:
                     media_type="text/javascript; charset=utf-8")
 
 
+async def no_icon(request: Any) -> Any:
+    from starlette.responses import Response
+
+    return Response(status_code=204)
+
+
 def routes(allow_review: bool) -> list[Any]:
     from starlette.routing import Route
 
@@ -477,7 +483,7 @@ def routes(allow_review: bool) -> list[Any]:
            Route("/redteam/{run_id}", redteam_page), Route("/redteam/{run_id}/cell", cell_page),
            Route("/review", review_page, methods=["GET"]),
            Route("/guard", guard_page), Route("/reports", reports_page), Route("/reports/{index:int}", report_file_page),
-           Route("/static/{name}", static)]
+           Route("/static/{name}", static), Route("/favicon.ico", no_icon)]
     if allow_review:
         out.append(Route("/review", review_post, methods=["POST"]))
     return out
