@@ -5,7 +5,7 @@ Built on the store's read API only (``Store.models`` and ``Store.runs``), as inv
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 
@@ -31,6 +31,24 @@ def model_history(spec: str, *, db: Any = None, command: str | None = None, limi
             out.append({**{k: m[k] for k in ("fingerprint", "kind", "identity", "names", "first_seen", "last_seen")},
                         "total_runs": m["runs"], "runs": runs})
     return {"target": target.spec, "location": target.location, "models": out}
+
+
+def finished_results(store: Any, fingerprint: str, *, command: str | None = None,
+                     commands: Iterable[str] | None = None, limit: int = 200) -> Iterator[tuple[dict[str, Any], Any]]:
+    """(run row, result) of a model's newest finished runs (of ``command``, or of any of ``commands``) whose result
+    this version reads; runs without one, or with one it cannot read, are skipped."""
+    from opentrust.errors import UserError
+
+    wanted = set(commands) if commands is not None else None
+    for run in store.runs(fingerprint=fingerprint, command=command, status="done", limit=limit, counts=False):
+        if not run["has_result"] or (wanted is not None and run["command"] not in wanted):
+            continue
+        try:
+            result = store.run_result(run["id"])
+        except UserError:
+            continue
+        if result is not None:
+            yield run, result
 
 
 def stored_models(store: Any, target: Any) -> list[dict[str, Any]]:

@@ -20,6 +20,8 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
+from opentrust.backends.local_server import stop
+
 REPO = Path(__file__).resolve().parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "ui"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -48,15 +50,6 @@ def _start(db: Path, guard_log: Path, *extra: str) -> tuple[subprocess.Popen[str
     return proc, base
 
 
-def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-
-
 @pytest.fixture(scope="module")
 def store(ui_store: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the session's store: this module writes reviews into it."""
@@ -81,7 +74,7 @@ def guard_log(ui_guard_log: Path, tmp_path_factory: pytest.TempPathFactory) -> P
 def base(store: Path, guard_log: Path, ui_reports: Path, comparison: subprocess.Popen[str]) -> Iterator[str]:
     proc, url = _start(store, guard_log, "--allow-review", "--reports", str(ui_reports))
     yield url
-    _stop(proc)
+    stop(proc)
 
 
 @pytest.fixture(scope="module")
@@ -352,7 +345,7 @@ def test_reviews_need_the_token_and_the_flag(base: str, facts: dict[str, Any], s
         assert '<form method="post"' not in page and "read-only" in page
         assert httpx.get(f"{read_only}/models", headers={"host": "evil.example"}, timeout=30).status_code == 400
     finally:
-        _stop(proc)
+        stop(proc)
 
 
 def test_a_malicious_model_output_appears_as_text(page: Page, facts: dict[str, Any], base: str) -> None:

@@ -40,6 +40,16 @@ def wait_http(url: str, proc: subprocess.Popen, timeout_s: float = 60, name: str
         time.sleep(0.2)
 
 
+def stop(proc: subprocess.Popen, timeout_s: float = 15) -> None:
+    """Terminate a server process, killing it if it has not exited within ``timeout_s``."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 @contextmanager
 def llama_server(model: Path, alias: str = "smollm2", n_ctx: int = 2048, timeout_s: float = 180,
                  log: IO[str] | None = None, port: int | None = None) -> Iterator[str]:
@@ -55,9 +65,4 @@ def llama_server(model: Path, alias: str = "smollm2", n_ctx: int = 2048, timeout
         wait_http(f"{base}/models", proc, timeout_s, "llama_cpp.server", "(is llama-cpp-python[server] installed?)")
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

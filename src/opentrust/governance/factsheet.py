@@ -56,17 +56,12 @@ def factsheet_for(store: Any, fingerprint: str) -> Factsheet | None:
 
 
 def _build(store: Any, model: dict[str, Any]) -> Factsheet:
+    from opentrust.history import finished_results
+
     fp = model["fingerprint"]
     ev = _Evidence()
-    for run in store.runs(fingerprint=fp, status="done", limit=200):
-        if run["command"] not in ROOT_COMMANDS or not run["has_result"]:
-            continue
-        try:
-            result = store.run_result(run["id"])
-        except UserError:
-            continue
-        if result is not None:
-            _offer(ev, result, run, fp)
+    for run, result in finished_results(store, fp, commands=ROOT_COMMANDS, limit=200):
+        _offer(ev, result, run, fp)
     gates = store.gate_results(fingerprint=fp, full=True, limit=200)
     ident = ModelIdentity(fingerprint=fp, kind=model["kind"], names=sorted({n["spec"] for n in model["names"]}),
                           first_seen=model["first_seen"], last_seen=model["last_seen"])

@@ -146,23 +146,12 @@ def find_comparison(store: Any, fingerprints: list[str], scan: int = 50) -> tupl
     """(run id, CompareResult) of the newest finished ``opentrust compare`` run that compared all of
     ``fingerprints``. TODO(D): move to ui.queries if a second caller appears (it reads one model's compare runs)."""
     wanted = set(fingerprints)
-    for run_id, result in stored_results(store, fingerprints[0], "compare", scan):
+    from opentrust.history import finished_results
+
+    for run, result in finished_results(store, fingerprints[0], command="compare", limit=scan):
         if wanted <= {m.fingerprint for m in result.models}:
-            return run_id, result
+            return run["id"], result
     return None
-
-
-def stored_results(store: Any, fingerprint: str, command: str, scan: int) -> Any:
-    """(run id, result) of a model's newest finished runs of ``command`` that have a readable result."""
-    for run in store.runs(fingerprint=fingerprint, command=command, status="done", limit=scan, counts=False):
-        if not run["has_result"]:
-            continue
-        try:
-            result = store.run_result(run["id"])
-        except UserError:
-            continue
-        if result is not None:
-            yield run["id"], result
 
 
 def redteam_data(request: Any) -> dict[str, Any]:
@@ -425,7 +414,9 @@ def model_aibom(store: Any, fingerprint: str, scan: int = 50) -> dict[str, Any] 
 
     from opentrust.openness.aibom import add_measurements
 
-    for _, report in stored_results(store, fingerprint, "audit", scan):
+    from opentrust.history import finished_results
+
+    for _, report in finished_results(store, fingerprint, command="audit", limit=scan):
         section = next((s for s in report.sections if s.check == "openness" and s.status in ("ok", "findings")),
                        None)
         bom = getattr(section.data, "aibom", None) if section is not None else None
