@@ -363,7 +363,8 @@ class Store:
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
         rows = self._rows(
             "SELECT id, command, target, fingerprint, parameters, started_at, finished_at, status, "
-            "report IS NOT NULL AS has_result FROM runs"
+            # typeof() reads the row's header only; `report IS NOT NULL` reads the whole report (overflow pages)
+            "typeof(report) != 'null' AS has_result FROM runs"
             f"{where} ORDER BY started_at DESC, rowid DESC LIMIT ? OFFSET ?", [*args, _page(limit), max(0, offset)])
         for row in rows:
             row["parameters"] = json.loads(row["parameters"])

@@ -179,6 +179,26 @@ def inventory(store: Any, *, q: str | None = None, mof: str | None = None, scan:
             "filters": {"q": q or None, "mof": mof, "scan": scan, "gate": gate}, "items": items}
 
 
+def warm_summaries(store: Any, batch: int = 200) -> int:
+    """Compute and keep the headline figures of every finished run that has none yet (``run_summaries``, as the
+    first ``opentrust models`` listing does), so the first inventory page does not pay for them; returns how many
+    were computed. The app may call it once at start-up (in the background: it parses each new result once)."""
+    from opentrust.governance.inventory import SUMMARISED, run_summaries
+
+    done, last = 0, 0
+    marks = ",".join("?" * len(SUMMARISED))
+    while True:  # in rowid order, so a result that cannot be read is passed over, not read again
+        rows = store._rows(
+            "SELECT r.rowid AS n, r.id, r.command, r.fingerprint, 1 AS has_result FROM runs r WHERE r.status='done' "
+            f"AND typeof(r.report) != 'null' AND r.command IN ({marks}) AND r.rowid > ? AND NOT EXISTS (SELECT 1 "
+            "FROM inventory i WHERE i.run_id = r.id) ORDER BY r.rowid LIMIT ?", [*SUMMARISED, last, batch])
+        if not rows:
+            return done
+        run_summaries(store, rows)
+        done += len(rows)
+        last = rows[-1]["n"]
+
+
 # -- one model -------------------------------------------------------------------------------------------------
 def _latencies(store: Any, run_ids: list[str]) -> dict[str, list[float]]:
     """run id -> the latencies (s) of the samples it used: through run_samples (keyed by run id) and the
