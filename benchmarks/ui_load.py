@@ -253,6 +253,9 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     console.print(f"wrote {args.out}")
+    import shutil
+
+    shutil.rmtree(work, ignore_errors=True)  # the templates, and the store unless --keep
 
 
 if __name__ == "__main__":
