@@ -27,7 +27,12 @@ for messages in read_examples(data):
     full = encoder.text(messages)
     rows.append({"prompt": prompt, "completion": full[len(prompt):]})
 encoder.close()
-model = add_lora(load_model(base), rank=8, alpha=16)
+model = load_model(base)
+# the weights are already dequantised to float32; the Trainer refuses a model still marked "quantized with GGUF"
+model.hf_quantizer = None
+model.is_quantized = False
+model.config.quantization_config = None
+model = add_lora(model, rank=8, alpha=16)
 args = SFTConfig(output_dir=tempfile.mkdtemp(), per_device_train_batch_size=batch, max_steps=steps,
                  learning_rate=2e-4, lr_scheduler_type="constant", warmup_steps=0, weight_decay=0.0, max_grad_norm=1.0,
                  use_cpu=True, report_to=[], save_strategy="no", logging_steps=1, max_length=512,

@@ -204,8 +204,6 @@ def _resolve(spec: str, api_key_env: str | None) -> Target:
                                         "prompt_mode": "completion"})
     if spec.startswith("openai:"):
         return _endpoint(spec, api_key_env)
-    if "+" in spec and spec not in ALIASES and not Path(spec).expanduser().exists():
-        return _with_adapter(spec, api_key_env)
     if spec in ALIASES:
         return _alias(spec)
     path = Path(spec).expanduser()
@@ -216,6 +214,8 @@ def _resolve(spec: str, api_key_env: str | None) -> Target:
         if scheme in schemes():
             return Target(kind="plugin", name=_safe_name(spec), spec=spec, model=rest, scheme=scheme,
                           api_key_env=api_key_env)
+    if not path.exists() and "+" in spec:  # after plugin schemes: fake:text=2+2 is an answer, not an adapter
+        return _with_adapter(spec, api_key_env)
     if not path.exists():
         raise UserError(f"{spec}: no such file or folder",
                         f"check the path, or use a built-in alias ({', '.join(ALIASES)})")

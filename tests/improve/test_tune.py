@@ -172,6 +172,7 @@ def test_adapter_targets(tiny: dict[str, Path], tuned: dict[str, object], smollm
     assert resolve_target(str(tiny["base"]), adapter=adapter).fingerprint() == adapted.fingerprint()
     alias = resolve_target(f"smollm2+{adapter}")
     assert alias.path == smollm2_path and alias.adapter == adapter.resolve()
+    assert resolve_target("fake:text=2+2").kind == "plugin"  # a '+' in a plugin target is not an adapter
 
     async def answer(target: object) -> str:
         backend = target.backend()  # type: ignore[attr-defined]
