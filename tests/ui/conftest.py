@@ -4,12 +4,13 @@ For each of ``smollm2`` and ``gemma3-270m`` (real llama.cpp models): an audit wi
 nothing (model facts, scan, openness: the generating checks take minutes on 2 cores), a red-team campaign of the
 12 prompt-injection probes, a three-case behaviour suite and a gate verdict on the audit. smollm2's campaign
 runs twice (the second run reuses the cached samples: a second point on the trend charts). A ``fake:`` target
-whose every answer is ``<script>alert(1)</script>`` is red-teamed too: its outputs (and its name) must be shown
-as text, never run.
+whose every answer is ``<script>alert(1)</script>`` is audited with the red-team check (the quick profile's 130
+probes, instant): its outputs (and its name) must be shown as text, never run, and its audit's heat map opens
+down to the probes.
 The guard log comes from the real gateway (``opentrust.guard.server``) in front of the fixed test upstream, with
 requests it lets through, redacts and blocks.
 
-The two models' commands run side by side (two processes) to keep the session's set-up short.
+The commands run one after the other (each prints its time in runs.log).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from guard.conftest import serve  # the guard tests' loopback ASGI server (tests/ is on sys.path)
@@ -49,7 +51,7 @@ def _cli(*args: str) -> list[str]:
     return [sys.executable, "-m", "opentrust", *args]
 
 
-def _chain(commands: list[list[str]], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+def _chain(commands: list[list[str]], env: dict[str, str], out: Any) -> subprocess.Popen[bytes]:
     """Run ``commands`` one after the other in a shell-less background chain (stops at the first failure
     other than exit 1, which means 'findings at or above --fail-on' and is a finished run)."""
     script = (
@@ -61,7 +63,6 @@ def _chain(commands: list[list[str]], env: dict[str, str], log: Path) -> subproc
         "    if rc not in (0, 1):\n"
         "        sys.exit(rc)\n"
     )
-    out = open(log, "wb")
     return subprocess.Popen([sys.executable, "-c", script], env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
@@ -122,19 +123,17 @@ def ui_state(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     env = {**os.environ, "OPENTRUST_CACHE": str(work / "cache"), "OPENTRUST_DB": str(db)}
     env.pop("OPENTRUST_DEBUG", None)
     start = time.monotonic()
-    chains = [
-        _chain(_model_commands(model, db, work, suite, twice=model == "smollm2")
-               + ([_cli("redteam", MALICIOUS_TARGET, "--categories", "over_refusal,prompt_injection", "--mutators",
-                        "none", "--db", str(db), "--fail-on", "none")] if model == "smollm2" else []),
-               env, work / f"{model}.log")
-        for model in MODELS
-    ]
-    _guard_log(work / "guard-log.db")
-    for proc, model in zip(chains, MODELS):
-        rc = proc.wait(timeout=900)
-        if rc != 0:
-            raise RuntimeError(f"filling the UI store failed ({model}, exit {rc}):\n"
-                               + (work / f"{model}.log").read_text(errors="replace")[-4000:])
+    # one model at a time: two llama.cpp processes on 2 cores spin against each other and both crawl
+    commands = [cmd for model in MODELS for cmd in _model_commands(model, db, work, suite, twice=model == "smollm2")]
+    commands.append(_cli("audit", MALICIOUS_TARGET, "--check", "redteam", "--out", str(work / "fake-reports"),
+                         "--db", str(db), "--fail-on", "none"))
+    with open(work / "runs.log", "wb") as log:
+        chain = _chain(commands, env, log)
+        _guard_log(work / "guard-log.db")  # meanwhile (light)
+        rc = chain.wait(timeout=1200)
+    if rc != 0:
+        raise RuntimeError(f"filling the UI store failed (exit {rc}):\n"
+                           + (work / "runs.log").read_text(errors="replace")[-4000:])
     (work / "setup_seconds.txt").write_text(f"{time.monotonic() - start:.1f}\n")
     return {"db": db, "guard_log": work / "guard-log.db", "reports": work / "reports", "work": work}
 

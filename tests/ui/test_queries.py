@@ -152,13 +152,21 @@ def test_redteam_cells_and_drill_down_to_the_outputs(store: Store) -> None:
         Q.redteam_cells(store, audit_id)
 
 
-def test_malicious_output_is_kept_verbatim_for_the_page_to_escape(store: Store) -> None:
-    run_id = _redteam_run(store, MALICIOUS_TARGET)
+def test_an_audits_heat_map_opens_down_to_the_outputs_kept_verbatim(store: Store) -> None:
+    """The fake target's audit (red-team check): the cells come from the probe records the audit keeps, the
+    outputs from the samples of requests rebuilt from the audit's plan; the malicious text is kept as it is (the
+    page escapes it)."""
+    run_id = next(r["id"] for r in store.runs(command="audit", limit=50) if r["target"] == MALICIOUS_TARGET)
     cells = Q.redteam_cells(store, run_id)
-    assert set(cells["categories"]) == {"over_refusal", "prompt_injection"}
-    drill = Q.redteam_cell(store, run_id, "over_refusal", "none", limit=5)
-    outputs = [o["output"] for p in drill["probes"] for o in p["outputs"]]
-    assert outputs and all(o == MALICIOUS for o in outputs)
+    assert set(cells["categories"]) == {"harmful", "jailbreak", "over_refusal", "prompt_injection"}
+    assert cells["probes"] == sum(c["probes"] for c in cells["cells"]) == \
+        Q.run_report(store, run_id)["result"]["sections"][0]["data"]["summary"]["probes"]
+    outputs = []
+    for c in cells["cells"]:
+        drill = Q.redteam_cell(store, run_id, c["category"], c["technique"], limit=100)
+        assert all(p["matched"] == "request" for p in drill["probes"])  # the exact request of every probe
+        outputs += [o["output"] for p in drill["probes"] for o in p["outputs"]]
+    assert len(outputs) == cells["probes"] and all(o == MALICIOUS for o in outputs)
 
 
 def test_page_queries_never_scan_samples(store: Store) -> None:

@@ -118,7 +118,7 @@ def test_bad_reviews_are_refused(store_copy: Path) -> None:
         for change, message in bad:
             with pytest.raises(UserError, match=message):
                 R.add_review(store, **{**ok, **change})
-        audit = next(r["id"] for r in store.runs(command="audit", limit=50))
+        audit = next(r["id"] for r in store.runs(command="audit", limit=50) if r["target"] == "smollm2")
         with pytest.raises(UserError, match="no red-team results"):
             R.add_review(store, **{**ok, "run_id": audit})
         assert R.reviews(store) == []
