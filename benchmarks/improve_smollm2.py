@@ -62,6 +62,7 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=None, help="answers per re-tested item and model")
     ap.add_argument("--controls", default=None, help="improve --controls (default: all three)")
     ap.add_argument("--heldout", type=float, default=None, help="improve --heldout (share of families held out)")
+    ap.add_argument("--retain", action="store_true", help="improve --retain (helpful answers to benign probes too)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "improve_smollm2.json")
     a = ap.parse_args()
@@ -77,7 +78,8 @@ def main() -> int:
     rt_peak = peak_children_mb()
     # one folder per setting: training checkpoints belong to one set of data and options
     tag = "".join(f"-{k}{v}" for k, v in (("c", a.categories), ("e", a.epochs), ("r", a.rank), ("lr", a.lr),
-                                          ("s", a.max_steps), ("h", a.heldout)) if v is not None)
+                                          ("s", a.max_steps), ("h", a.heldout), ("retain", "" if a.retain else None))
+                  if v is not None)
     folder = work / f"improve{tag.replace(',', '+')}"
     args = ["improve", "smollm2", "--from", str(work / "redteam.json"), "--db", str(db), "--out", str(folder),
             "--seed", str(a.seed)]
@@ -86,6 +88,8 @@ def main() -> int:
                         ("--heldout", a.heldout)):
         if value is not None:
             args += [flag, str(value)]
+    if a.retain:
+        args.append("--retain")
     imp_s, rc = run(args, work)
     total = time.perf_counter() - start
     if rc != 0:

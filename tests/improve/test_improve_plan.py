@@ -161,3 +161,29 @@ def test_a_teachers_answers_are_used_only_when_the_detectors_agree(runs: Path) -
     taught = [d for d in plan["dropped"]["items"] if d["template"] == "teacher"]
     assert len(taught) == len(train) + len(held)
     assert all(d["reason"].startswith("refusal detector says compliance") for d in taught)
+
+
+def test_retain_adds_helpful_answers_to_benign_prompts_on_the_training_side_only(runs: Path) -> None:
+    base, train0, held0 = _plan(runs, "fake:echo", "--plan", "--from", "rt_echo.json", "--db", "ot.db", "--out", "r0")
+    plan, train, held = _plan(runs, "fake:echo", "--plan", "--from", "rt_echo.json", "--db", "ot.db", "--out", "r1",
+                              "--retain")
+    assert plan["retain"] is True and base["retain"] is False
+    retained = [e for e in train if e["provenance"]["source"] == "retain"]
+    assert retained and len(train) == len(train0) + len(retained)
+    assert held == held0 and plan["families"]["heldout"] == base["families"]["heldout"]  # the split is untouched
+    for e in retained:
+        prov = e["provenance"]
+        assert prov["category"] == "over_refusal" and prov["template_id"].startswith("helpful.")
+        assert prov["family"] == f"retain:{prov['item_id']}" and prov["split"] == "train"
+        assert prov["detector_verdicts"]["refusal"]["label"] == "compliance"
+    # fake:echo never refused a benign probe, so every benign probe with a written answer is retained
+    from opentrust.improve.templates import load_templates
+    from opentrust.redteam.catalogue import load_catalogue
+
+    answers = load_templates(None)["helpful"].answers
+    benign = {p.id for p in load_catalogue() if p.category == "over_refusal" and p.id in answers and not p.base_id}
+    kept = {e["provenance"]["item_id"] for e in retained}
+    assert kept <= benign and len(kept) >= len(benign) // 2
+    # a benign probe whose answer the detectors reject is reported as dropped, never trained on silently
+    dropped = {d["item_id"] for d in plan["dropped"]["items"] if d["category"] == "over_refusal"}
+    assert benign - kept <= dropped

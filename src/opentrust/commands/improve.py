@@ -52,6 +52,9 @@ def improve(
     teacher: Annotated[Optional[str], typer.Option(
         "--teacher", help="A target (e.g. a larger model behind openai:URL#MODEL) whose answers are tried before "
                           "the templates; each is kept only when the detectors agree with it.")] = None,
+    retain: Annotated[bool, typer.Option("--retain", help="Also train on helpful answers to the benign probes the "
+                                                          "model did answer, so it does not learn to refuse "
+                                                          "everything (training side only).")] = False,
     db: DbOption = None,
 ) -> None:
     """Turn measured failures into a LoRA adapter, and show with paired tests whether the model got better.
@@ -85,7 +88,7 @@ def improve(
         with progress_display(console) as update:
             result = make_plan(spec, reports=list(from_ or []), use_store=from_store, db=db, categories=cats,
                                out=folder, seed=seed, heldout=heldout, templates_dir=templates, progress=update,
-                               teacher=teacher)
+                               teacher=teacher, retain=retain)
         show(result, Console())
         return
     from opentrust.improve.evaluate import CONTROLS
@@ -101,7 +104,7 @@ def improve(
         doc = run_improve(target, reports=list(from_ or []), use_store=from_store, db=db, categories=cats,
                           out=folder, seed=seed, heldout=heldout, templates_dir=templates, method=method,
                           epochs=epochs, rank=rank, lr=lr, max_steps=max_steps, samples=samples, controls=names,
-                          teacher=teacher,
+                          teacher=teacher, retain=retain,
                           progress=update, say=lambda m: console.print(m, markup=False))
     import sys
 

@@ -18,7 +18,8 @@ METHODS = ("lora",)
 
 
 def reusable_plan(folder: Path, *, target: str, seed: int, heldout: float, categories: list[str] | None,
-                  reports: list[Path], use_store: bool, teacher: str | None = None) -> dict[str, Any] | None:
+                  reports: list[Path], use_store: bool, teacher: str | None = None,
+                  retain: bool = False) -> dict[str, Any] | None:
     """The plan already in ``folder`` when it was built from the same inputs (else None: build it again)."""
     try:
         plan = json.loads((folder / "plan.json").read_text(encoding="utf-8"))
@@ -31,7 +32,7 @@ def reusable_plan(folder: Path, *, target: str, seed: int, heldout: float, categ
         sorted(sources) == sorted(str(p) for p in reports)
     if (plan.get("target"), plan.get("seed"), plan.get("heldout_ratio"), plan.get("categories") or None) != \
             (target, seed, heldout, categories or None) or not same_sources \
-            or (plan.get("teacher") or {}).get("spec") != teacher:
+            or (plan.get("teacher") or {}).get("spec") != teacher or bool(plan.get("retain")) != retain:
         return None
     return plan
 
@@ -40,7 +41,7 @@ def run_improve(target_spec: str, *, reports: list[Path], use_store: bool, db: P
                 categories: list[str] | None, out: Path, seed: int = 0, heldout: float = 0.25,
                 templates_dir: Path | None = None, method: str = "lora", epochs: int = 1, rank: int = 8,
                 lr: float = 2e-4, max_steps: int | None = None, samples: int = 1, controls: list[str] | None = None,
-                teacher: str | None = None,
+                teacher: str | None = None, retain: bool = False,
                 progress: Callable[[str, int, int], None] | None = None,
                 say: Callable[[str], None] | None = None) -> dict[str, Any]:
     from opentrust.improve.evaluate import evaluate
@@ -60,13 +61,13 @@ def run_improve(target_spec: str, *, reports: list[Path], use_store: bool, db: P
         raise UserError(f"{target.spec} is not a GGUF model: improve tunes a local GGUF",
                         "pass smollm2, gemma3-270m or a .gguf file (use --plan to only build the data)")
     plan = reusable_plan(out, target=target.spec, seed=seed, heldout=heldout, categories=categories, reports=reports,
-                         use_store=use_store, teacher=teacher)
+                         use_store=use_store, teacher=teacher, retain=retain)
     if plan is not None:
         say(f"reusing the plan in {out} (same target, sources, seed and split)")
     else:
         plan = make_plan(target, reports=reports, use_store=use_store, db=db, categories=categories, out=out,
                          seed=seed, heldout=heldout, templates_dir=templates_dir, progress=progress,
-                         teacher=teacher)
+                         teacher=teacher, retain=retain)
         plan.pop("_examples", None)
     if not plan["examples"]["train"]:
         raise UserError("the plan has no training example: these results hold no usable failure",
@@ -81,4 +82,4 @@ def run_improve(target_spec: str, *, reports: list[Path], use_store: bool, db: P
                     samples=samples, seed=seed, db=db, started=started, progress=progress,
                     parameters={"method": method, "epochs": epochs, "rank": rank, "lr": lr, "max_steps": max_steps,
                                 "heldout_ratio": heldout, "categories": categories,
-                                "teacher": teacher})
+                                "teacher": teacher, "retain": retain})

@@ -19,7 +19,8 @@ PLAN_VERSION = "0.1"
 
 def make_plan(target: Any, *, reports: list[Path], use_store: bool, db: Path | None, categories: list[str] | None,
               out: Path, seed: int, heldout: float, templates_dir: Path | None = None,
-              progress: Callable[[str, int, int], None] | None = None, teacher: str | None = None) -> dict[str, Any]:
+              progress: Callable[[str, int, int], None] | None = None, teacher: str | None = None,
+              retain: bool = False) -> dict[str, Any]:
     from opentrust.redteam.catalogue import CATEGORIES, load_catalogue
 
     known = [*CATEGORIES, BEHAVIOUR]
@@ -48,6 +49,12 @@ def make_plan(target: Any, *, reports: list[Path], use_store: bool, db: Path | N
     if train_f & held_f:  # pragma: no cover - split_families keeps each family on one side
         raise RuntimeError("a family is on both sides of the split")
     train = [e for e in built.examples if e.family in train_f]
+    if retain:  # helpful answers to benign prompts the model answered: training side only, never held out
+        extra = build(retain_failures(failures, catalogue, templates), [], templates, seed, Checker())
+        kept = extra.examples
+        built.dropped += extra.dropped
+        train_f |= {e.family for e in kept}
+        train += kept
     held = [e for e in built.examples if e.family in held_f]
     for e in train:
         e.provenance["split"] = "train"
@@ -66,6 +73,7 @@ def make_plan(target: Any, *, reports: list[Path], use_store: bool, db: Path | N
         "sources": sources,
         "templates": describe(templates),
         "teacher": taught,
+        "retain": retain,
         "failures": len(failures) + len(unusable),
         "examples": {"train": len(train), "heldout": len(held)},
         "families": {"train": sorted(train_f), "heldout": sorted(held_f)},
@@ -79,6 +87,24 @@ def make_plan(target: Any, *, reports: list[Path], use_store: bool, db: Path | N
     (out / "plan.json").write_text(json.dumps(plan, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     plan["_examples"] = (train, held)
     return plan
+
+
+def retain_failures(failures: list[Any], catalogue: list[Any], templates: dict[str, Any]) -> list[Any]:
+    """``--retain``: every benign (over-refusal) probe with a written helpful answer that is not already a failure,
+    as a 'failure' to answer helpfully (source ``retain``). Mixed into training so that an adapter taught to refuse
+    attacks is also shown benign prompts it must keep answering (over-refusal is the usual price of refusal data)."""
+    from opentrust.improve.sources import Failure
+
+    answers = templates["helpful"].answers
+    failed = {f.key for f in failures if f.category == "over_refusal"}
+    out = []
+    for p in catalogue:
+        if p.category != "over_refusal" or p.id in failed or p.id not in answers or p.is_multi_turn or p.base_id:
+            continue
+        out.append(Failure("retain", "templates", "", p.id, f"retain:{p.id}", "over_refusal", "helpful",
+                           [m for m in p.chat() if m["role"] in ("system", "user")], key=p.id,
+                           extra={"probe_id": p.id, "base_id": p.id, "payload": p.payload}))
+    return out
 
 
 def _reason_kind(reason: str) -> str:
