@@ -443,6 +443,21 @@ def _base_license(base: Path) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
 
+def _sources(data: Path) -> str:
+    """`` (redteam 40, behaviour 13)``: the examples per provenance source, when the lines carry one."""
+    from collections import Counter
+
+    counts: Counter[str] = Counter()
+    for line in data.read_text(encoding="utf-8").splitlines():
+        try:
+            source = json.loads(line).get("provenance", {}).get("source")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(source, str):
+            counts[source] += 1
+    return f" ({', '.join(f'{k} {n}' for k, n in counts.most_common())})" if counts else ""
+
+
 def _write_reference(out_dir: Path, result: TuneResult, data: Path, data_sha: str) -> None:
     """What ships with the adapter, so that ``opentrust openness`` and a reader can tell what it is: adapter.json
     (machine-readable: base path and sha256, training data sha256, options, training figures), README.md (a model
@@ -476,8 +491,11 @@ def _write_reference(out_dir: Path, result: TuneResult, data: Path, data_sha: st
             f"by `opentrust improve` ({__version__}). It is not a model on its own: it applies to the base model\n\n"
             f"- base: `{result.base}`\n- base sha256: `{result.base_sha256}`\n\n"
             f"Use it as the target `{ref['target_spec']}` (or `--adapter {result.adapter_gguf}`).\n\n"
-            f"## Training data\n\n`{released.relative_to(out_dir)}`: {result.examples} chat examples built by "
-            f"`opentrust improve` from measured failures (sha256 `{data_sha}`), each line with its provenance.\n\n"
+            f"## Training data\n\n`{released.relative_to(out_dir)}` (sha256 `{data_sha}`): {result.examples} chat "
+            f"examples{_sources(data)}, each line with its provenance. `opentrust improve --plan` builds them from "
+            "the model's measured failures: a safe refusal for each red-team success, a helpful answer for each "
+            "over-refused benign prompt, a correct answer for each failed behaviour case, every answer from our "
+            "templates and checked by the detectors; probe families held out for the re-test are not in it.\n\n"
             f"## Training\n\n{result.steps} steps of batch {opts['batch_size']} at learning rate {opts['lr']}, seed "
             f"{opts['seed']}, loss on assistant tokens only ({result.assistant_tokens} of {result.tokens} tokens); "
             f"loss {result.loss_first} -> {result.loss_last}. Files: `adapter.gguf` (llama.cpp), `peft/` "
