@@ -16,6 +16,7 @@ The commands run one after the other (each prints its time in runs.log).
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -154,3 +155,15 @@ def ui_guard_log(ui_state: dict[str, Path]) -> Path:
 def ui_reports(ui_state: dict[str, Path]) -> Path:
     """The folder the audits wrote their report.json / report.html to (for ``--reports``)."""
     return ui_state["reports"]
+
+
+@pytest.fixture()
+def store_copy(ui_store: Path, tmp_path: Path) -> Path:
+    """A private copy of the session's store (reviews write; the other tests must not see them)."""
+    copy = tmp_path / "store.db"
+    src, dst = sqlite3.connect(ui_store), sqlite3.connect(copy)
+    with dst:
+        src.backup(dst)
+    src.close()
+    dst.close()
+    return copy

@@ -246,14 +246,8 @@ def test_index_reports_reads_results_and_skips_the_rest(ui_reports: Path, store:
         Q.index_reports([tmp_path / "missing"])
 
 
-def test_warm_summaries_keeps_the_figures_of_new_runs(ui_store: Path, tmp_path: Path) -> None:
-    copy = tmp_path / "store.db"
-    src, dst = sqlite3.connect(ui_store), sqlite3.connect(copy)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    with Store(copy) as store:
+def test_warm_summaries_keeps_the_figures_of_new_runs(store_copy: Path) -> None:
+    with Store(store_copy) as store:
         expected = Q.inventory(store)["items"]
         runs = store._exec("SELECT count(*) FROM runs WHERE status='done' AND command != 'gate'").fetchone()[0]
         store._exec("DELETE FROM inventory")

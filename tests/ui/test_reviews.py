@@ -17,18 +17,6 @@ from opentrust.ui import reviews as R
 from .conftest import serve
 
 
-@pytest.fixture()
-def store_copy(ui_store: Path, tmp_path: Path) -> Path:
-    """A private copy of the session's store (reviews write; the other tests must not see them)."""
-    copy = tmp_path / "store.db"
-    src, dst = sqlite3.connect(ui_store), sqlite3.connect(copy)
-    with dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
-    return copy
-
-
 def _smollm2_case(store: Store) -> tuple[str, dict, dict]:
     """(run id, probe, output) of a prompt-injection sample of smollm2 whose label the run recorded."""
     run_id = next(r["id"] for r in store.runs(command="redteam", limit=50) if r["target"] == "smollm2")
