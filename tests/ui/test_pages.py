@@ -176,20 +176,25 @@ def facts(base: str, store: Path) -> dict[str, Any]:
     db.close()
     out: dict[str, Any] = {"smollm2": smollm2, "gemma": gemma, "models": models}
     for run_id in runs:
+        wanted = "script" if run_id in script_runs else "review"
+        if wanted in out:
+            continue
         r = api.get(f"/api/redteam/{run_id}")
         if r.status_code != 200:
             continue
+        out.setdefault("redteam_run", run_id)
         for cell in r.json()["cells"]:
             q = {"category": cell["category"], "technique": cell["technique"]}
-            probes = api.get(f"/api/redteam/{run_id}/cell", params={**q, "limit": 100}).json()["probes"]
+            probes = api.get(f"/api/redteam/{run_id}/cell", params={**q, "limit": 20}).json()["probes"]
             for p in probes:
                 for o in p["outputs"]:
-                    if "<script" in o["output"] and run_id in script_runs and "script" not in out:
+                    if wanted == "script" and "<script" in o["output"] and "script" not in out:
                         out["script"] = {"run_id": run_id, **q, "output": o["output"]}
-                    if o["label"] is not None and run_id not in script_runs and "review" not in out:
+                    if wanted == "review" and o["label"] is not None and "review" not in out:
                         out["review"] = {"run_id": run_id, **q, "probe": p["id"], "index": o["index"],
                                          "detector": p["detector"], "label": o["label"]}
-        out.setdefault("redteam_run", run_id)
+            if wanted in out:
+                break
     assert {"script", "review", "redteam_run"} <= set(out), f"the store lacks what these tests need: {sorted(out)}"
     api.close()
     return out

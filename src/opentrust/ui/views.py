@@ -144,10 +144,10 @@ def compare_data(request: Any) -> dict[str, Any]:
 
 def find_comparison(store: Any, fingerprints: list[str], scan: int = 50) -> tuple[str, Any] | None:
     """(run id, CompareResult) of the newest finished ``opentrust compare`` run that compared all of
-    ``fingerprints``. TODO(D): move to ui.queries if a second caller appears (it reads one model's compare runs)."""
-    wanted = set(fingerprints)
+    ``fingerprints`` (a web-layer lookup: it reads at most ``scan`` of one model's compare runs)."""
     from opentrust.history import finished_results
 
+    wanted = set(fingerprints)
     for run, result in finished_results(store, fingerprints[0], command="compare", limit=scan):
         if wanted <= {m.fingerprint for m in result.models}:
             return run["id"], result
@@ -155,11 +155,10 @@ def find_comparison(store: Any, fingerprints: list[str], scan: int = 50) -> tupl
 
 
 def redteam_data(request: Any) -> dict[str, Any]:
-    from opentrust.ui import queries
+    """The heat map, corrected with the detectors' error rates including the human reviews."""
+    from opentrust.ui import queries, reviews
 
     run_id = request.path_params["run_id"]
-    from opentrust.ui import reviews
-
     st = state(request)
     try:
         data = queries.redteam_cells(st.store, run_id, rates_for=reviews.reviewed_rates_for(st.store))
@@ -409,7 +408,7 @@ async def aibom(request: Any) -> Any:
 
 def model_aibom(store: Any, fingerprint: str, scan: int = 50) -> dict[str, Any] | None:
     """The CycloneDX AI BOM of the newest audit of the model that ran the openness check, with that audit's
-    measurements in its model card (as audit writes aibom.cdx.json). TODO(D): a query of its own if needed."""
+    measurements in its model card (as audit writes aibom.cdx.json)."""
     import copy
 
     from opentrust.openness.aibom import add_measurements
