@@ -151,11 +151,9 @@ def review_counts(store: Any, detector: str) -> dict[str, int]:
     """The confusion counts the reviews of ``detector`` add (for its positive label): the newest review of
     each sample counts once (a sample is its store row, else its run, probe and index)."""
     rows = store._rows(
-        "SELECT label_before, label_after, positive_label FROM reviews r WHERE detector=? AND id = ("
-        "SELECT max(id) FROM reviews x WHERE x.detector = r.detector AND ("
-        "(r.sample_id IS NOT NULL AND x.sample_id = r.sample_id) OR "
-        "(r.sample_id IS NULL AND x.sample_id IS NULL AND x.run_id = r.run_id AND x.probe_id = r.probe_id "
-        "AND x.sample_index = r.sample_index)))", (detector,))
+        "SELECT label_before, label_after, positive_label FROM reviews WHERE id IN (SELECT max(id) FROM reviews "
+        "WHERE detector=? GROUP BY CASE WHEN sample_id IS NOT NULL THEN 's' || sample_id "
+        "ELSE 'c' || run_id || char(31) || probe_id || char(31) || sample_index END)", (detector,))
     counts = {"tp": 0, "fp": 0, "tn": 0, "fn": 0, "reviews": len(rows), "corrected": 0}
     for r in rows:
         said = r["label_before"] == r["positive_label"]
