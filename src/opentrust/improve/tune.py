@@ -337,6 +337,9 @@ def train(base: Path, train_jsonl: Path, out_dir: Path, *, epochs: int = 1, rank
         llama_ids = [encoder.tokenize(t) for t in texts]
         encoded = [encoder.encode(m, max_tokens) for m in examples]
         pre = encoder.pre
+    except Exception as exc:  # the GGUF's own Jinja template refused a chat (raise_exception, a bad role)
+        raise UserError(f"{base.name}'s chat template cannot render the training chats: {exc}",
+                        "use roles the model's template accepts (system, user, assistant)") from None
     finally:
         encoder.close()
     tokenizer = load_tokenizer(base)
