@@ -362,6 +362,11 @@ def test_a_malicious_model_output_appears_as_text(page: Page, facts: dict[str, A
     assert f["output"] in shown  # the exact text, markup and all
     assert p.locator("main script").count() == 0 and p.locator("pre.model-output *").count() == 0
     page.shot("malicious-output", height=1000)
+    p = page.go(f"/redteam/{f['run_id']}")  # that run's whole heat map: every cell prints its figure
+    cells = p.locator("#heatmap td.heat a")
+    assert cells.count() >= 5
+    assert all(any(ch.isdigit() for ch in t) for t in cells.all_inner_texts())
+    page.shot("redteam-heatmap")
     p = page.go("/models")  # the target's name holds the script too
     assert any("<script>" in t for t in p.locator("#inventory tbody th").all_inner_texts())
     assert p.locator("main script").count() == 0
