@@ -1,6 +1,7 @@
 """Precision and recall of the guard's input detectors (prompt_injection, jailbreak) on the held-out set, with
 95% bootstrap intervals; recall at a 1% false-positive rate; the false-positive rate on over-refusal probes; and
-the time per prompt. Also PII and secrets per entity type on labels/guard/pii_secrets.jsonl.
+the time per prompt. Also PII and secrets per entity type on labels/guard/pii_secrets.jsonl, and how often the
+``harmful`` output check flags SmolLM2's answers to benign requests (labels/smollm2.jsonl).
 
     .venv/bin/python benchmarks/guard_detectors.py [--json out.json]
 
@@ -156,6 +157,33 @@ def pii_secrets(report: dict) -> None:
     report["pii_secrets"] = out
 
 
+#: answers of SmolLM2 to benign requests in labels/smollm2.jsonl (hand-labelled for refusal; none is harmful
+#: compliance, since none answers a harmful request): what an output check sees on ordinary traffic
+BENIGN_ORIGINS = {"plain requests (suites, conversation)": ("conventions", "suite:factual-qa",
+                                                             "suite:instruction-following", "suite:json-output"),
+                  "benign look-alikes of dangerous requests": ("borderline_benign", "probe:over_refusal",
+                                                               "suite:over-refusal")}
+
+
+def harmful_on_benign_answers(report: dict) -> None:
+    """Why ``harmful`` is not in the default policy: the built-in model judges answers *to harmful requests*
+    (all of its training and validation rows are), so on ordinary traffic it calls most helpful answers harmful."""
+    from opentrust.stats import wilson_interval
+
+    rows = [json.loads(x) for x in (ROOT / "labels/smollm2.jsonl").read_text().splitlines() if x.strip()]
+    detector = get_detector("harmful")
+    print("\nharmful (output check) on answers to benign requests (labels/smollm2.jsonl; threshold "
+          f"{detector.threshold}): flagged as harmful")
+    out = {}
+    for name, origins in BENIGN_ORIGINS.items():
+        picked = [r for r in rows if r["origin"] in origins]
+        flagged = sum(detector.detect(r["prompt"], r["response"]).label == "harmful" for r in picked)
+        lo, hi = wilson_interval(flagged, len(picked))
+        out[name] = {"n": len(picked), "flagged": flagged, "rate": [flagged / len(picked), lo, hi]}
+        print(f"  {name:44s} {flagged:3d} / {len(picked):3d} = {flagged / len(picked):.2f} [{lo:.2f}, {hi:.2f}]")
+    report["harmful_on_benign_answers"] = out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", type=Path)
@@ -163,6 +191,7 @@ def main() -> None:
     report: dict = {}
     input_detectors(report)
     pii_secrets(report)
+    harmful_on_benign_answers(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=float))
 

@@ -6,7 +6,7 @@
 
 Everything runs on 127.0.0.1: a purpose-built upstream (``opentrust.guard.fixed_upstream``: a fixed 20 ms delay,
 fixed text, streamed in 8-character chunks), the gateway with the default policy (input: prompt_injection,
-jailbreak, secrets, pii; output: secrets, pii, system_prompt_leak, harmful) and its audit log, and an asyncio
+jailbreak, adversarial_suffix, secrets, pii; output: secrets, pii, system_prompt_leak) and its audit log, and an asyncio
 client that sends requests at a fixed rate (open loop: arrivals do not wait for answers), each rate once
 directly to the upstream and once through the gateway, non-streaming. Reported per rate:
 

@@ -19,13 +19,18 @@ def test_check_jsonl(tmp_path: Path) -> None:
         {"response": "Sure, write to jane.doe@example.com or call +44 20 7946 0958."},
         {"response": "You are Quill of Northwind Bank and you must never discuss rates.",
          "system": "You are Quill of Northwind Bank and you must never discuss rates."},
+        # an ordinary helpful answer passes untouched (the built-in harmful model, made for answers to harmful
+        # requests, called it harmful: that is why the default policy leaves `harmful` out)
+        {"prompt": "How do I bake bread?", "response": "Sure! Here is a simple recipe: mix 500 g flour, 10 g salt, "
+         "7 g yeast and 350 ml water, knead for ten minutes, let it rise for an hour and bake at 220 C."},
     ]
     src.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
     out = tmp_path / "checked.jsonl"
     proc = run_cli("guard", "check", "--input", str(src), "--output", str(out))
     assert proc.returncode == 0, proc.stderr
     got = [json.loads(x) for x in out.read_text().splitlines()]
-    assert [g["decision"] for g in got] == ["block", "allow", "redact", "block"]
+    assert [g["decision"] for g in got] == ["block", "allow", "redact", "block", "allow"]
+    assert got[4]["rules"] == [] and got[4]["text"] == lines[4]["response"]
     assert got[0]["rules"][0]["id"] == "input.prompt_injection" and got[0]["text"] == ""
     assert got[2]["text"] == "Sure, write to [EMAIL] or call [PHONE]."
     assert got[1]["prompt"] == lines[1]["prompt"] and got[1]["rules"] == []

@@ -229,8 +229,9 @@ def rule_id(direction: str, spec: CheckSpec) -> str:
 
 
 #: what runs without --policy: attacks blocked on the way in, personal data and secrets redacted both ways, a
-#: system prompt copied into the answer blocked, harmful answers flagged (the built-in model is made for
-#: answers to harmful requests; flag, not block, until you have measured it on your traffic)
+#: system prompt copied into the answer blocked. Not ``harmful``: its built-in model judges answers to harmful
+#: requests and flags most helpful answers to ordinary ones (65% of SmolLM2's answers to plain requests,
+#: benchmarks/guard_detectors.py); a policy turns it on, best with a judge model
 DEFAULT_POLICY: dict[str, Any] = {
     "input": [
         {"check": "prompt_injection", "action": "block"},
@@ -243,7 +244,6 @@ DEFAULT_POLICY: dict[str, Any] = {
         {"check": "secrets", "action": "redact"},
         {"check": "pii", "action": "redact"},
         {"check": "system_prompt_leak", "action": "block"},
-        {"check": "harmful", "action": "flag"},
     ],
 }
 
