@@ -456,12 +456,20 @@ def sample_labels(probe: dict[str, Any]) -> dict[int, dict[str, Any]]:
     return out
 
 
+def reviews_for_run(store: Any, run_id: str, probe_ids: list[str]) -> dict[tuple[str, int], dict[str, Any]]:
+    """(probe id, sample index) -> the newest review of that sample in the run (the ``reviews`` table of
+    ``opentrust.ui.reviews``; read here so that queries never imports reviews, which imports queries)."""
+    if not probe_ids:
+        return {}
+    rows = store._rows(f"SELECT * FROM reviews WHERE run_id=? AND probe_id IN ({','.join('?' * len(probe_ids))}) "
+                       "ORDER BY id", [run_id, *probe_ids])
+    return {(r["probe_id"], int(r["sample_index"])): r for r in rows}
+
+
 def redteam_cell(store: Any, run_id: str, category: str, technique: str, limit: int = 20,
                  offset: int = 0) -> dict[str, Any]:
     """One heat-map cell: its probes (paginated), each with its prompt, detector, verdict and the actual model
     outputs (from the samples the run used), each output with the detector's label and its human review."""
-    from opentrust.ui.reviews import reviews_for_run
-
     limit, offset = _paging(limit, offset)
     run, doc, probes = redteam_records(store, run_id)
     in_cell = [p for p in probes if p["category"] == category and cell_column(p) == technique]

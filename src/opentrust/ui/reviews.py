@@ -138,15 +138,6 @@ def reviews(store: Any, *, detector: str | None = None, limit: int = 100, offset
                        [*args, limit, offset])
 
 
-def reviews_for_run(store: Any, run_id: str, probe_ids: list[str]) -> dict[tuple[str, int], dict[str, Any]]:
-    """(probe id, sample index) -> the newest review of that sample in the run."""
-    if not probe_ids:
-        return {}
-    rows = store._rows(f"SELECT * FROM reviews WHERE run_id=? AND probe_id IN ({','.join('?' * len(probe_ids))}) "
-                       "ORDER BY id", [run_id, *probe_ids])
-    return {(r["probe_id"], int(r["sample_index"])): r for r in rows}
-
-
 def review_counts(store: Any, detector: str) -> dict[str, int]:
     """The confusion counts the reviews of ``detector`` add (for its positive label): the newest review of
     each sample counts once (a sample is its store row, else its run, probe and index)."""
