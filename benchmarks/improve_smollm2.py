@@ -64,7 +64,8 @@ def main() -> int:
     ap.add_argument("--heldout", type=float, default=None, help="improve --heldout (share of families held out)")
     ap.add_argument("--retain", action="store_true", help="improve --retain (helpful answers to benign probes too)")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "improve_smollm2.json")
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: benchmarks/results/improve_smollm2<settings>.json, one file per setting")
     a = ap.parse_args()
     work = a.workdir.resolve()
     work.mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,7 @@ def main() -> int:
         "tuned": doc["tuned"]["spec"],
         "report": str(folder / "before_after.html"),
     }
+    a.out = a.out or REPO / "benchmarks" / "results" / f"improve_smollm2{tag.replace(',', '+')}.json"
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(summary, indent=2) + "\n", encoding="utf-8")
     print(f"\nmachine: {cores} CPUs (load {summary['machine']['load_avg_1m_at_end']} at the end)")
