@@ -47,12 +47,17 @@ class Category(Part):
     after: Rate
     difference: Difference
     p_value: Optional[float] = Field(description="Exact McNemar (one sample per item) or the case-clustered t test.")
-    p_adjusted: Optional[float] = Field(description="Holm-adjusted across the report's categories.")
+    p_adjusted: Optional[float] = Field(description="The p that decides an improvement claim: the primary row's own "
+                                                    "p; the others' Holm-adjusted among themselves.")
+    role: Literal["primary", "secondary", "holm"] = Field(
+        "holm", description="primary: all_attacks (or the only target category), tested alone at alpha; "
+                            "secondary: may claim an improvement only when the primary improved; holm: no primary "
+                            "row, Holm across all rows.")
     test: Literal["mcnemar-exact", "clustered-t", "none"]
     discordant: Discordant
     verdict: Literal["improved", "no change", "regressed"] = Field(
-        description="improved: Holm-adjusted p < alpha and the interval below 0; regressed: unadjusted p < alpha and "
-                    "the interval above 0; otherwise no change.")
+        description="improved: p_adjusted < alpha and the interval below 0 (a secondary row only when the primary "
+                    "row improved); regressed: unadjusted p < alpha and the interval above 0; otherwise no change.")
     reason: str
 
 
