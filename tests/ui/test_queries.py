@@ -254,3 +254,33 @@ def test_warm_summaries_keeps_the_figures_of_new_runs(store_copy: Path) -> None:
         assert Q.warm_summaries(store) == runs and Q.warm_summaries(store) == 0
         assert store._exec("SELECT count(*) FROM inventory").fetchone()[0] == runs
         assert Q.inventory(store)["items"] == expected
+
+
+def test_the_app_computes_missing_inventory_figures_at_start_up(ui_store: Path, tmp_path: Path) -> None:
+    """A store whose runs have no kept summaries (older runs, or many new ones) gets them in the background when
+    the app starts, before any page asks: the first inventory page then reads them instead of computing them."""
+    import time
+
+    from starlette.testclient import TestClient
+
+    from opentrust.ui.app import create_app
+
+    db = tmp_path / "copy.db"
+    src, dst = sqlite3.connect(ui_store), sqlite3.connect(db)
+    src.backup(dst)  # a consistent copy of the WAL database
+    src.close()
+    dst.close()
+    with sqlite3.connect(db) as c:
+        c.execute("DELETE FROM inventory")
+        summarised = c.execute("SELECT count(*) FROM runs WHERE status='done' AND command IN ('audit', 'redteam', "
+                               "'test') AND typeof(report) != 'null'").fetchone()[0]
+    assert summarised
+    with TestClient(create_app(db)):  # starts the app (its lifespan); no page is requested
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with sqlite3.connect(db) as c:
+                kept = c.execute("SELECT count(*) FROM inventory").fetchone()[0]
+            if kept >= summarised:
+                break
+            time.sleep(0.2)
+    assert kept >= summarised

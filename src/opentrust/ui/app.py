@@ -9,6 +9,7 @@ Host header must name this machine (no DNS rebinding from a web page).
 from __future__ import annotations
 
 import secrets
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
@@ -75,6 +76,20 @@ def environment() -> Any:
     return env
 
 
+def _warm_summaries(db: Path | None) -> None:
+    """At start-up, in the background: the inventory's per-run figures for runs that have none kept yet, so the
+    first inventory page of a store with many new runs does not compute them all (1,000 audits: 17.7 s,
+    benchmarks/ui_load.py). Its own connection; on any failure the pages compute what is missing themselves."""
+    from opentrust.store import Store
+    from opentrust.ui.queries import warm_summaries
+
+    try:
+        with Store(db) as store:
+            warm_summaries(store)
+    except Exception:  # noqa: BLE001 - an optimisation only: the listing computes missing figures on demand
+        pass
+
+
 def create_app(db: Path | None = None, reports: Sequence[Path] = (), allow_review: bool = False, *,
                guard_log: Path | None = None, hosts: Sequence[str] = ()) -> Any:
     """The ASGI application. ``hosts``: extra Host header values accepted besides the loopback names (the
@@ -91,6 +106,7 @@ def create_app(db: Path | None = None, reports: Sequence[Path] = (), allow_revie
 
     @asynccontextmanager
     async def lifespan(app: Any) -> Any:
+        threading.Thread(target=_warm_summaries, args=(db,), name="ui-warm-summaries", daemon=True).start()
         yield
         state.close()
 
