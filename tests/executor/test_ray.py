@@ -76,7 +76,7 @@ def _count(db: Path) -> int:
         return 0
 
 
-def _wait_for(predicate: Any, timeout: float = 180.0, what: str = "") -> None:
+def _wait_for(predicate: Any, timeout: float = 300.0, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
