@@ -6,6 +6,7 @@ Also: the tokenisation check fails loudly on a real mismatch, a run resumes from
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +57,46 @@ def tuned(tiny: dict[str, Path]) -> dict[str, object]:
     res = train(tiny["base"], tiny["data"], out, epochs=2, max_steps=4, lr=5e-2, batch_size=2, checkpoint_every=2,
                 progress=lambda d, a, b: seen.append((d, a, b)))
     return {"res": res, "out": out, "progress": seen}
+
+
+class _Network:
+    """Name lookups and connections the process makes while watched (Python's audit events: an observer, nothing
+    is replaced)."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, object]] | None = None
+        sys.addaudithook(self._hook)
+
+    def _hook(self, event: str, args: tuple) -> None:
+        if self.seen is not None and event in ("socket.getaddrinfo", "socket.connect"):
+            self.seen.append((event, args[0] if event == "socket.getaddrinfo" else args[1]))
+
+    def watch(self) -> list[tuple[str, object]]:
+        self.seen = []
+        return self.seen
+
+    def stop(self) -> None:
+        self.seen = None
+
+
+_NETWORK = _Network()
+
+
+def test_tuning_asks_no_one_on_the_network(tiny: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing is downloaded at run time: loading the GGUF, tuning and saving the adapter reach for no host. With a
+    relative path (``models/x.gguf``) the folder name reads as a Hub repository id: peft's save_pretrained asked the
+    Hugging Face Hub whether ``models/config.json`` exists there, and transformers may look a missing file up."""
+    from opentrust.improve.tune import train
+
+    monkeypatch.chdir(tiny["dir"].parent)
+    folder = Path(tiny["dir"].name)
+    lookups = _NETWORK.watch()
+    try:
+        res = train(folder / tiny["base"].name, tiny["data"], tiny["dir"] / "offline-run", max_steps=1, batch_size=2)
+    finally:
+        _NETWORK.stop()
+    assert res.steps == 1 and res.adapter_gguf.is_file()
+    assert lookups == []
 
 
 def _llama_logits(base: Path, ids: list[int] | None = None, lora: Path | None = None) -> tuple[list[int], np.ndarray]:

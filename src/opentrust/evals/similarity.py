@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import os
 import threading
 from pathlib import Path
 from typing import Any
@@ -35,8 +34,9 @@ def available() -> bool:
 def _model() -> Any:
     if importlib.util.find_spec("sentence_transformers") is None:
         raise UserError("the 'similar' assertion needs sentence-transformers", _HINT)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # never reach for the Hub
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from opentrust.offline import hub_offline
+
+    hub_offline()
     from sentence_transformers import SentenceTransformer
 
     return SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)

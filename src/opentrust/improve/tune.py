@@ -204,7 +204,10 @@ def _peak_rss_mb() -> float:
 
 
 def load_model(base: Path) -> Any:
-    """The GGUF through transformers' GGUF loader, dequantised to float32."""
+    """The GGUF through transformers' GGUF loader, dequantised to float32 (local files only)."""
+    from opentrust.offline import hub_offline
+
+    hub_offline()
     import torch
     from transformers import AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
@@ -217,7 +220,8 @@ def load_model(base: Path) -> Any:
     if bar is not None:
         gguf_utils.tqdm = lambda iterable, *a, **k: iterable  # type: ignore[attr-defined]
     try:
-        return AutoModelForCausalLM.from_pretrained(str(base.parent), gguf_file=base.name, dtype=torch.float32)
+        return AutoModelForCausalLM.from_pretrained(str(base.parent), gguf_file=base.name, dtype=torch.float32,
+                                                    local_files_only=True)
     except (ValueError, KeyError, OSError, RuntimeError) as exc:
         raise UserError(f"transformers could not load {base} for tuning: {exc}",
                         "tuning supports GGUF models of the llama family (SmolLM2)") from None
@@ -227,9 +231,12 @@ def load_model(base: Path) -> Any:
 
 
 def load_tokenizer(base: Path) -> Any:
+    from opentrust.offline import hub_offline
+
+    hub_offline()
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(base.parent), gguf_file=base.name)
+    return AutoTokenizer.from_pretrained(str(base.parent), gguf_file=base.name, local_files_only=True)
 
 
 def add_lora(model: Any, rank: int, alpha: float, targets: tuple[str, ...] = DEFAULT_TARGETS,
@@ -407,7 +414,9 @@ def train(base: Path, train_jsonl: Path, out_dir: Path, *, epochs: int = 1, rank
 
     # 5. export: peft folder, llama.cpp adapter GGUF, the base reference
     peft_dir = out_dir / "peft"
-    model.save_pretrained(str(peft_dir))
+    # save_embedding_layers="auto" would ask the Hub whether the base's config exists there (the embeddings are
+    # never tuned here: no need to know)
+    model.save_pretrained(str(peft_dir), save_embedding_layers=False)
     adapter = out_dir / "adapter.gguf"
     export_adapter(model, base, adapter, alpha, metadata={
         "general.name": f"opentrust LoRA for {base.stem}", "opentrust.base_sha256": base_sha,
