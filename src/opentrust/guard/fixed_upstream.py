@@ -5,7 +5,9 @@ delay with fixed text, streamed in fixed-size chunks, so that what is measured i
 
 A request may script the answer (tests only; a real upstream ignores unknown fields, the gateway forwards them):
 ``x_chunks`` (a list of strings streamed as they are, so a test can put a chunk boundary anywhere), ``x_text``
-(the whole answer) and ``x_status`` (answer with this HTTP error status). Binds to 127.0.0.1.
+(the whole answer), ``x_status`` (answer with this HTTP error status; with ``x_fail_first: N`` and ``x_key`` only the
+first N requests carrying that key fail, as a flaky upstream does), ``x_delay_ms`` (this answer's delay) and
+``x_break_after`` (a stream drops its connection after that many content chunks). Binds to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ DEFAULT_TEXT = ("Here is a short answer about the weather in Paris. Expect mild 
 
 def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int = 8,
              chunk_delay_s: float = 0.0) -> Starlette:
-    state = {"requests": 0}
+    state: dict[str, Any] = {"requests": 0, "keys": {}}
 
     async def answer(request: Request, chat: bool) -> Response:
         body: dict[str, Any] = json.loads(await request.body() or b"{}")
         state["requests"] += 1
-        if body.get("x_status"):
+        key = body.get("x_key")
+        if key is not None:
+            state["keys"][key] = state["keys"].get(key, 0) + 1
+        failing = body.get("x_fail_first") is None or state["keys"].get(key, 0) <= int(body["x_fail_first"])
+        wait_s = float(body["x_delay_ms"]) / 1000 if body.get("x_delay_ms") else delay_s
+        if body.get("x_status") and failing:
             return JSONResponse({"error": {"message": "scripted failure", "type": "server_error"}},
                                 status_code=int(body["x_status"]))
         chunks = body.get("x_chunks")
@@ -44,7 +51,7 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
         model = body.get("model") or "fixed"
         rid = f"fixed-{state['requests']}"
         if not body.get("stream"):
-            await asyncio.sleep(delay_s)
+            await asyncio.sleep(wait_s)
             choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
             if chat:
                 choice["message"] = {"role": "assistant", "content": full}
@@ -60,7 +67,7 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
                                            "total_tokens": 10 + len(chunks)}})
 
         async def events() -> AsyncIterator[bytes]:
-            await asyncio.sleep(delay_s)
+            await asyncio.sleep(wait_s)
             obj = "chat.completion.chunk" if chat else "text_completion"
             head = {"id": rid, "object": obj, "created": created, "model": model}
             if chat:
@@ -75,7 +82,9 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
                     piece = {"index": k, "function": {"arguments": args[a:a + chunk_chars]}}
                     yield _sse({**head, "choices": [{"index": 0, "delta": {"tool_calls": [piece]},
                                                      "finish_reason": None}]})
-            for piece in ([] if tools else chunks):
+            for k, piece in enumerate([] if tools else chunks):
+                if body.get("x_break_after") is not None and k >= int(body["x_break_after"]):
+                    raise ConnectionAbortedError("scripted: the stream breaks here")  # uvicorn drops the connection
                 if chunk_delay_s:
                     await asyncio.sleep(chunk_delay_s)
                 c = {"index": 0, "finish_reason": None, **({"delta": {"content": piece}} if chat else {"text": piece})}
@@ -93,12 +102,16 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
     async def completions(request: Request) -> Response:
         return await answer(request, False)
 
+    async def seen(request: Request) -> Response:  # how many requests carried each x_key (tests count retries)
+        return JSONResponse(state["keys"])
+
     async def models(request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": "fixed", "object": "model", "owned_by": "opentrust"}]})
 
     return Starlette(routes=[Route("/v1/chat/completions", chat, methods=["POST"]),
                              Route("/v1/completions", completions, methods=["POST"]),
-                             Route("/v1/models", models, methods=["GET"])])
+                             Route("/v1/models", models, methods=["GET"]),
+                             Route("/x_seen", seen, methods=["GET"])])
 
 
 def _sse(obj: Any) -> bytes:

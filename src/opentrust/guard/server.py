@@ -1,4 +1,4 @@
-"""The gateway: an OpenAI-compatible proxy (starlette on uvicorn, one pooled httpx client to the upstream) that
+"""The gateway: an OpenAI-compatible proxy (starlette on uvicorn, one pooled aiohttp client to the upstream) that
 applies the guard's policy to what goes in and what comes out and logs every decision before it answers.
 
 Request path: client key check (when ``clients.api_key_sha256`` is set) -> bounded body -> JSON -> input
@@ -25,19 +25,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, AsyncIterator
 
-import httpx
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from opentrust.backends.openai_http import RETRY_STATUS, backoff_delay, sse_json
+from opentrust.backends.openai_http import sse_json
 from opentrust.clock import utc_now
 from opentrust.guard.checks import Context, Guard, Hit, Verdict, redact
 from opentrust.guard.log import GuardLog, sha256
 from opentrust.guard.metrics import Metrics
 from opentrust.guard.policy import GuardPolicy
 from opentrust.guard.stream import HoldBack
+from opentrust.guard.upstream import TRANSIENT, Unreachable, Upstream, UpstreamResponse, is_timeout
 
 _HOP = {"host", "content-length", "connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade",
         "proxy-authorization", "proxy-connection", "accept-encoding"}
@@ -48,29 +48,6 @@ def openai_error(status: int, message: str, etype: str = "invalid_request_error"
                  **extra: Any) -> JSONResponse:
     return JSONResponse({"error": {"message": message, "type": etype, "param": None, "code": code, **extra}},
                         status_code=status)
-
-
-@dataclass
-class Upstream:
-    base_url: str  # http://host:port/v1
-    model: str | None = None
-    api_key: str | None = None
-    timeout_s: float = 120.0
-    retries: int = 2
-    backoff_base_s: float = 0.5
-    client: httpx.AsyncClient | None = None
-
-    def open(self) -> httpx.AsyncClient:
-        if self.client is None:
-            self.client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout_s, connect=min(10.0, self.timeout_s)),
-                limits=httpx.Limits(max_connections=512, max_keepalive_connections=128))
-        return self.client
-
-    async def close(self) -> None:
-        if self.client is not None:
-            await self.client.aclose()
-            self.client = None
 
 
 @dataclass
@@ -439,39 +416,22 @@ class Gateway:
         return self._finish(ex, out)
 
     # -- upstream ---------------------------------------------------------------------------------------------
-    async def _send(self, method: str, path: str, payload: bytes | None,
-                    request: Request) -> httpx.Response | Response:
-        """One upstream call with retries (connection errors, timeouts, 429, 5xx); the final answer (2xx or an
-        error the client should see), or an OpenAI-shaped 502/504 when the upstream never answered."""
-        client = self.upstream.open()
-        url = self.upstream.base_url.rstrip("/") + path
+    async def _send(self, method: str, path: str, payload: bytes | None, request: Request,
+                    stream: bool = False) -> UpstreamResponse | Response:
+        """One upstream call with retries (``Upstream.send``): its final answer (2xx or an error the client should
+        see), or an OpenAI-shaped 502/504 when the upstream never answered."""
         headers = self._headers_out(request)
         if payload is not None:
             headers["content-type"] = "application/json"
-        last: httpx.Response | None = None
-        error = ""
-        timed_out = False
-        for attempt in range(self.upstream.retries + 1):
-            retry_after = None
-            try:
-                resp = await client.request(method, url, content=payload, headers=headers)
-            except httpx.TransportError as exc:
-                error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                timed_out = isinstance(exc, httpx.TimeoutException)
-                last = None
-            else:
-                if resp.status_code not in RETRY_STATUS:
-                    return resp
-                last, retry_after = resp, resp.headers.get("retry-after")
-            if attempt < self.upstream.retries:
-                await asyncio.sleep(backoff_delay(attempt, retry_after, self.upstream.backoff_base_s))
-        if last is not None:
-            return last  # the upstream's own error after the retries, passed through
-        self.metrics.inc("opentrust_guard_upstream_errors_total", kind="timeout" if timed_out else "unreachable")
-        return openai_error(504 if timed_out else 502,
-                            f"The upstream model at {self.upstream.base_url} did not answer after "
-                            f"{self.upstream.retries + 1} attempts ({error}).", "upstream_error",
-                            "upstream_timeout" if timed_out else "upstream_unreachable")
+        try:
+            return await self.upstream.send(method, path, payload, headers, stream)
+        except Unreachable as exc:
+            self.metrics.inc("opentrust_guard_upstream_errors_total",
+                             kind="timeout" if exc.timed_out else "unreachable")
+            return openai_error(504 if exc.timed_out else 502,
+                                f"The upstream model at {self.upstream.base_url} did not answer after "
+                                f"{self.upstream.retries + 1} attempts ({exc.error}).", "upstream_error",
+                                "upstream_timeout" if exc.timed_out else "upstream_unreachable")
 
     async def _forward(self, method: str, path: str, payload: bytes | None, request: Request) -> Response:
         resp = await self._send(method, path, payload, request)
@@ -479,33 +439,11 @@ class Gateway:
 
     async def _stream(self, request: Request, ex: Exchange, body: dict[str, Any], path: str, ctx: Context,
                       chat: bool) -> Response:
-        client = self.upstream.open()
-        url = self.upstream.base_url.rstrip("/") + path
-        headers = {**self._headers_out(request), "content-type": "application/json"}
-        payload = json.dumps(body).encode()
-        resp: httpx.Response | None = None
         t0 = time.perf_counter()
-        error = ""
-        for attempt in range(self.upstream.retries + 1):  # retried only before any byte was received
-            retry_after = None
-            try:
-                req = client.build_request("POST", url, content=payload, headers=headers)
-                resp = await client.send(req, stream=True)
-            except httpx.TransportError as exc:
-                error, resp = f"{type(exc).__name__}: {exc}", None
-            else:
-                if resp.status_code not in RETRY_STATUS or attempt == self.upstream.retries:
-                    break
-                retry_after = resp.headers.get("retry-after")
-                await resp.aclose()
-            if attempt < self.upstream.retries:
-                await asyncio.sleep(backoff_delay(attempt, retry_after, self.upstream.backoff_base_s))
-        if resp is None:
-            ex.records[-1]["upstream_status"] = 502
-            self.metrics.inc("opentrust_guard_upstream_errors_total", kind="unreachable")
-            err = openai_error(502, f"The upstream model at {self.upstream.base_url} did not answer ({error}).",
-                               "upstream_error", "upstream_unreachable")
-            return self._finish(ex, await self._commit(ex) or err)
+        resp = await self._send("POST", path, json.dumps(body).encode(), request, stream=True)
+        if isinstance(resp, Response):
+            ex.records[-1]["upstream_status"] = resp.status_code
+            return self._finish(ex, await self._commit(ex) or resp)
         if resp.status_code >= 400:
             await resp.aread()
             await resp.aclose()
@@ -523,7 +461,7 @@ class Gateway:
         out.headers["x-opentrust-guard"] = "streaming"
         return out
 
-    async def _relay(self, ex: Exchange, resp: httpx.Response, ctx: Context, chat: bool,
+    async def _relay(self, ex: Exchange, resp: UpstreamResponse, ctx: Context, chat: bool,
                      t0: float) -> AsyncIterator[bytes]:
         holds: dict[int, HoldBack] = {}
         templates: dict[int, dict[str, Any]] = {}
@@ -545,53 +483,72 @@ class Gateway:
             return _sse(c)
 
         try:
-            async for chunk in sse_json(resp):
-                choices = chunk.get("choices") if isinstance(chunk, dict) else None
-                if not choices:
-                    trailers.append(_sse(chunk))
-                    continue
-                for choice in choices:
-                    i = int(choice.get("index", 0))
-                    if i not in holds:
-                        holds[i] = HoldBack(self.guard, ctx)
-                        templates[i] = {k: v for k, v in chunk.items() if k != "choices"}
-                    delta = (choice.get("delta") or {}) if chat else {}
-                    text = delta.get("content") if chat else choice.get("text")
-                    rest = {k: v for k, v in delta.items() if k != "content"} if chat else {}
-                    if chat and isinstance(rest.get("tool_calls"), list):
-                        # a tool call's arguments are held whole until the end of the stream and checked there
-                        for tc in rest.pop("tool_calls"):
-                            if isinstance(tc, dict):
-                                t = tools.setdefault((i, int(tc.get("index", 0))), {"head": {}, "args": ""})
-                                fn = tc.get("function") or {}
-                                t["args"] += (fn.get("arguments") or "") if isinstance(fn, dict) else ""
-                                for key in ("id", "type"):
-                                    if key in tc:
-                                        t["head"][key] = tc[key]
-                                if isinstance(fn, dict) and fn.get("name"):
-                                    t["head"]["name"] = fn["name"]
-                    if rest and chat:  # the role opener: no content to hold
-                        yield _sse({**templates[i], "choices": [{"index": i, "delta": {**rest, "content": ""},
-                                                                 "finish_reason": None}]})
-                    if isinstance(text, str) and text:
-                        if first_upstream is None:
-                            first_upstream = time.perf_counter()
-                        s = time.perf_counter()
-                        released = await holds[i].feed(text)
-                        guard_s += time.perf_counter() - s
-                        if holds[i].blocked:
-                            blocked = holds[i].blocked
-                            break
-                        if released:
-                            if first_release is None:
-                                first_release = time.perf_counter()
-                            yield chunk_with(i, released)
-                    if choice.get("finish_reason") is not None:
-                        finals.append({**templates[i], "choices": [{**{k: v for k, v in choice.items()
-                                                                       if k not in ("delta", "text")},
-                                                                    **({"delta": {}} if chat else {"text": ""})}]})
-                if blocked:
-                    break
+            broken: Exception | None = None
+            try:
+                async for chunk in sse_json(resp):
+                    choices = chunk.get("choices") if isinstance(chunk, dict) else None
+                    if not choices:
+                        trailers.append(_sse(chunk))
+                        continue
+                    for choice in choices:
+                        i = int(choice.get("index", 0))
+                        if i not in holds:
+                            holds[i] = HoldBack(self.guard, ctx)
+                            templates[i] = {k: v for k, v in chunk.items() if k != "choices"}
+                        delta = (choice.get("delta") or {}) if chat else {}
+                        text = delta.get("content") if chat else choice.get("text")
+                        rest = {k: v for k, v in delta.items() if k != "content"} if chat else {}
+                        if chat and isinstance(rest.get("tool_calls"), list):
+                            # a tool call's arguments are held whole until the end of the stream and checked there
+                            for tc in rest.pop("tool_calls"):
+                                if isinstance(tc, dict):
+                                    t = tools.setdefault((i, int(tc.get("index", 0))), {"head": {}, "args": ""})
+                                    fn = tc.get("function") or {}
+                                    t["args"] += (fn.get("arguments") or "") if isinstance(fn, dict) else ""
+                                    for key in ("id", "type"):
+                                        if key in tc:
+                                            t["head"][key] = tc[key]
+                                    if isinstance(fn, dict) and fn.get("name"):
+                                        t["head"]["name"] = fn["name"]
+                        if rest and chat:  # the role opener: no content to hold
+                            yield _sse({**templates[i], "choices": [{"index": i, "delta": {**rest, "content": ""},
+                                                                     "finish_reason": None}]})
+                        if isinstance(text, str) and text:
+                            if first_upstream is None:
+                                first_upstream = time.perf_counter()
+                            s = time.perf_counter()
+                            released = await holds[i].feed(text)
+                            guard_s += time.perf_counter() - s
+                            if holds[i].blocked:
+                                blocked = holds[i].blocked
+                                break
+                            if released:
+                                if first_release is None:
+                                    first_release = time.perf_counter()
+                                yield chunk_with(i, released)
+                        if choice.get("finish_reason") is not None:
+                            finals.append({**templates[i], "choices": [{**{k: v for k, v in choice.items()
+                                                                           if k not in ("delta", "text")},
+                                                                        **({"delta": {}} if chat else {"text": ""})}]})
+                    if blocked:
+                        break
+            except TRANSIENT as exc:  # the upstream timed out or dropped the connection mid-stream
+                broken = exc
+            if broken is not None:
+                timed_out = is_timeout(broken)
+                self.metrics.inc("opentrust_guard_upstream_errors_total", kind="timeout" if timed_out else "stream_broken")
+                self._record(ex, "output", "incomplete", [h for hb in holds.values() for h in hb.hits.values()],
+                             [hb.raw for hb in holds.values()], [hb.text[:hb.released] for hb in holds.values()],
+                             guard_s, time.perf_counter() - t0, resp.status_code)
+                logged = True
+                await self._commit(ex)  # the client is told either way: what was held back is not released
+                self.metrics.inc("opentrust_guard_requests_total", endpoint=ex.endpoint, decision=ex.decision)
+                code = "upstream_timeout" if timed_out else "upstream_stream_broken"
+                yield _sse({"error": {"message": f"The upstream model stopped answering mid-stream ({type(broken).__name__}); "
+                                                 "the rest of the answer is withheld.", "type": "upstream_error",
+                                      "code": code, "request_id": ex.request_id}})
+                yield b"data: [DONE]\n\n"
+                return
             tails: dict[int, str] = {}
             if not blocked:
                 for i, hb in holds.items():
@@ -705,14 +662,14 @@ def _sse(obj: Any) -> bytes:
     return b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n"
 
 
-def _headers_in(resp: httpx.Response, json_body: bool = False) -> dict[str, str]:
+def _headers_in(resp: UpstreamResponse, json_body: bool = False) -> dict[str, str]:
     out = {k: v for k, v in resp.headers.items() if k.lower() not in _RESPONSE_DROP}
     if json_body:
         out.pop("content-type", None)
     return out
 
 
-def _passthrough(resp: httpx.Response) -> Response:
+def _passthrough(resp: UpstreamResponse) -> Response:
     return Response(resp.content, status_code=resp.status_code, headers=_headers_in(resp))
 
 

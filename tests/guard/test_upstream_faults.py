@@ -1,0 +1,80 @@
+"""What the gateway does when its upstream misbehaves, over real sockets: the purpose-built upstream scripts a flaky
+answer, a slow one, a stream that breaks halfway and an event longer than 64 KiB; the gateway's pooled client
+(``guard.upstream``) retries, times out, passes errors through and records what it released."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+
+from opentrust.backends.local_server import free_port
+from opentrust.guard.log import read, verify
+from tests.guard.conftest import gateway, post, sse_events, streamed_text
+
+USER = [{"role": "user", "content": "hello"}]
+
+
+def test_a_flaky_upstream_is_retried_until_it_answers(upstream: str, tmp_path: Path) -> None:
+    with gateway(upstream, tmp_path / "g.db", retries=2) as (base, _):
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_text": "fine", "x_status": 503,
+                                                "x_key": "flaky-1", "x_fail_first": 2})
+        assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "fine"
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_text": "fine", "x_status": 429, "stream": True,
+                                                "x_key": "flaky-2", "x_fail_first": 1})
+        assert r.status_code == 200 and streamed_text(sse_events(r)) == "fine"
+        # one retry too many: the upstream's own error reaches the client
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_status": 502, "x_key": "flaky-3",
+                                                "x_fail_first": 3})
+        assert r.status_code == 502 and r.json()["error"]["message"] == "scripted failure"
+    seen = httpx.get(upstream.removesuffix("/v1") + "/x_seen").json()
+    assert (seen["flaky-1"], seen["flaky-2"], seen["flaky-3"]) == (3, 2, 3)
+    records = read(tmp_path / "g.db")
+    assert [rec["upstream_status"] for rec in records if rec["direction"] == "output"] == [200, 200]
+    assert records[-1]["direction"] == "input" and records[-1]["upstream_status"] == 502
+
+
+def test_a_slow_upstream_times_out_with_504(upstream: str, tmp_path: Path) -> None:
+    with gateway(upstream, tmp_path / "g.db", retries=1, timeout_s=0.3) as (base, _):
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_delay_ms": 1500})
+        assert r.status_code == 504 and r.json()["error"]["code"] == "upstream_timeout", r.text
+        # a stream that stops mid-way: its headers went out already, so the client gets an error event
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_delay_ms": 1500, "stream": True})
+        events = sse_events(r)
+        assert r.status_code == 200 and events[-1] == "[DONE]"
+        assert events[-2]["error"]["code"] == "upstream_timeout" and streamed_text(events) == ""
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_text": "quick"})  # the pool still works
+        assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "quick"
+    assert verify(tmp_path / "g.db")["intact"]
+
+
+def test_streamed_errors_and_an_unreachable_upstream(upstream: str, tmp_path: Path) -> None:
+    with gateway(upstream, tmp_path / "g.db") as (base, _):
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_status": 400, "stream": True})
+        assert r.status_code == 400 and r.json()["error"]["message"] == "scripted failure"
+    with gateway(f"http://127.0.0.1:{free_port()}/v1", tmp_path / "g2.db", retries=1) as (base, _):
+        r = post(base, "/v1/chat/completions", {"messages": USER, "stream": True})
+        assert r.status_code == 502 and r.json()["error"]["code"] == "upstream_unreachable"
+        assert read(tmp_path / "g2.db")[-1]["upstream_status"] == 502
+
+
+def test_a_stream_broken_halfway_is_recorded_as_incomplete(upstream: str, tmp_path: Path) -> None:
+    text = "word " * 200  # 1,000 characters in 8-character chunks; the connection drops after 60 of them
+    with gateway(upstream, tmp_path / "g.db") as (base, _):
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_text": text, "stream": True, "x_break_after": 60})
+        events = sse_events(r)
+        released = streamed_text(events)
+        assert len(released) < 480 and text.startswith(released)  # never more than the upstream sent
+        assert events[-2]["error"]["code"] == "upstream_stream_broken" and events[-1] == "[DONE]"
+    records = read(tmp_path / "g.db")
+    out = [rec for rec in records if rec["direction"] == "output"]
+    assert out and out[-1]["decision"] == "incomplete"
+    assert verify(tmp_path / "g.db")["intact"]
+
+
+def test_an_event_longer_than_64_kib_is_relayed_whole(upstream: str, tmp_path: Path) -> None:
+    big = "x" * 100_000  # one chunk, one server-sent event line of ~100 KB
+    with gateway(upstream, tmp_path / "g.db", {"output": [{"check": "regex", "pattern": "forbidden",
+                                                           "action": "block"}]}) as (base, _):
+        r = post(base, "/v1/chat/completions", {"messages": USER, "x_chunks": [big, " end"], "stream": True})
+        assert r.status_code == 200 and streamed_text(sse_events(r)) == big + " end"
