@@ -17,13 +17,17 @@ directly to the upstream and once through the gateway, non-streaming. Reported p
 - streaming: time to first content token direct vs through the gateway (the hold-back window: the default
   policy's longest pattern is 256 characters, so the first token waits for 256 more characters of answer).
 
+``--clients`` also measures the upstream client the gateway uses against the one it replaced: CPU per call of
+aiohttp (``opentrust.guard.upstream``) and httpx, each making the same 2,000 calls to the fixed upstream from this
+process (the reason for ``guard/upstream.py``'s choice).
+
 With ``--litellm PATH`` the same non-streaming load also goes through LiteLLM's proxy (no guardrails configured:
 its proxy overhead alone) when it starts offline. ``--cpus 0,1`` pins the gateway (and LiteLLM) to those cores (the
 issue's target is 2 cores) and the upstream and client to the other cores; without it every process shares all
 cores. Timings are for this machine.
 
 Standalone (a fresh checkout, no opentrust install, no network): any Python >= 3.11 with the gateway's packages —
-``pip install httpx starlette uvicorn uvloop httptools pydantic phonenumbers pluggy google-re2 pyyaml`` — then
+``pip install aiohttp httpx starlette uvicorn uvloop httptools pydantic phonenumbers pluggy google-re2 pyyaml`` — then
 ``python benchmarks/guard_load.py --cpus 0,1 --json out.json`` from the checkout's root (it puts ``src/`` on the path
 of the processes it starts). ``taskset`` (util-linux) is needed for ``--cpus``.
 """
@@ -147,6 +151,47 @@ def measure(name: str, url: str, pid: int | None, rate: float, seconds: float, s
     return m
 
 
+def client_cost(upstream: str, calls: int = 2000, rounds: int = 2) -> dict:
+    """CPU per upstream call (ms) of aiohttp and httpx, same calls, same fixed upstream, best of ``rounds``."""
+    import resource
+
+    import aiohttp
+
+    url, payload = upstream + "/chat/completions", json.dumps(BODY).encode()
+    headers = {"content-type": "application/json"}
+
+    def cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    async def run(kind: str) -> float:
+        if kind == "httpx":
+            client = httpx.AsyncClient(limits=httpx.Limits(max_connections=512, max_keepalive_connections=128))
+
+            async def one() -> None:
+                r = await client.request("POST", url, content=payload, headers=headers)
+                assert r.status_code == 200 and r.json()["choices"]
+        else:
+            client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512))
+
+            async def one() -> None:
+                async with client.request("POST", url, data=payload, headers=headers) as r:
+                    assert r.status == 200 and json.loads(await r.read())["choices"]
+        try:
+            for _ in range(20):
+                await one()
+            c0 = cpu()
+            for _ in range(calls // 10):  # ten in flight at a time, as under load
+                await asyncio.gather(*[one() for _ in range(10)])
+            return (cpu() - c0) * 1000 / calls
+        finally:
+            await (client.aclose() if kind == "httpx" else client.close())
+
+    out = {k: min(asyncio.run(run(k)) for _ in range(rounds)) for k in ("aiohttp", "httpx")}
+    out["ratio_httpx_over_aiohttp"] = out["httpx"] / out["aiohttp"]
+    return out
+
+
 def litellm_proxy(path: str, upstream: str, port: int, cpus: str | None, tmp: Path) -> subprocess.Popen | None:
     cfg = tmp / "litellm.yaml"
     cfg.write_text(f"model_list:\n  - model_name: fixed\n    litellm_params:\n      model: openai/fixed\n"
@@ -172,6 +217,7 @@ def main() -> None:
     ap.add_argument("--cpus", help="pin every process to these cores (taskset -c), e.g. 0,1")
     ap.add_argument("--workers", type=int, default=1, help="gateway processes (guard serve --workers)")
     ap.add_argument("--litellm", help="path to LiteLLM's `litellm` proxy command (optional)")
+    ap.add_argument("--clients", action="store_true", help="also compare the upstream clients' CPU per call")
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
     if args.cpus and not shutil.which("taskset"):
@@ -235,6 +281,11 @@ def main() -> None:
               f"{sg['p50_ms'] - sd['p50_ms']:.1f} ms); p99 added {sg['p99_ms'] - sd['p99_ms']:.1f} ms")
         if args.litellm and not ll:
             results["litellm"] = "did not start offline"
+        if args.clients:
+            # the upstream's delay would only add idle time: the clients' CPU per call does not depend on it
+            c = results["upstream_clients"] = client_cost(upstream)
+            print(f"upstream client CPU per call: aiohttp {c['aiohttp']:.3f} ms, httpx {c['httpx']:.3f} ms "
+                  f"(httpx / aiohttp = {c['ratio_httpx_over_aiohttp']:.1f})")
     finally:
         for p in procs:
             if p.poll() is None:
