@@ -35,15 +35,22 @@ FOLDS = 5
 TARGET_FPR = 0.01
 
 
-def rows_for(label: str) -> list[dict]:
-    rows = [json.loads(line) for line in DEV.read_text(encoding="utf-8").splitlines() if line.strip()]
+def rows_for(label: str, dev: Path = DEV) -> list[dict]:
+    rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r for r in rows if r["label"] in (label, "benign")]
 
 
 def main() -> int:
-    OUT.mkdir(parents=True, exist_ok=True)
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dev", type=Path, default=DEV, help="the development set (default: labels/guard/dev.jsonl)")
+    ap.add_argument("--out", type=Path, default=OUT, help="where the model files go (default: the package's)")
+    args = ap.parse_args()
+    out = args.out
+    out.mkdir(parents=True, exist_ok=True)
     for name, label in (("prompt_injection", "injection"), ("jailbreak", "jailbreak")):
-        rows = rows_for(label)
+        rows = rows_for(label, args.dev)
         bags = [injection.segments(r["text"])[1] for r in rows]
         y = np.array([r["label"] == label for r in rows])
         groups = sorted({r["group"] for r in rows})
@@ -73,7 +80,7 @@ def main() -> int:
                                  "tn": tn, "fn": fn, "threshold_rule": f"fpr <= {TARGET_FPR} on benign, at least 0.5"},
             "hyper": HYPER,
         }
-        (OUT / f"{name}.json").write_text(json.dumps(final.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
+        (out / f"{name}.json").write_text(json.dumps(final.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
         print(f"{name}: {len(rows)} rows, threshold {threshold}, grouped CV recall {tp / max(1, tp + fn):.3f} "
               f"fpr {fp / max(1, fp + tn):.3f} ({len(final.weights)} weights)")
     return 0
