@@ -1,36 +1,42 @@
 """Assemble the development set of the guard's input detectors (prompt_injection, jailbreak).
 
     python3 scripts/build_guard_sets.py            # writes labels/guard/dev.jsonl
-    python3 scripts/build_guard_sets.py --code-negatives --out /tmp/dev_code.jsonl   # the experiment below
 
 Every line: ``text`` (what reaches the model: a user prompt, or a user task around a document, an e-mail, a
 web page or a tool result), ``label`` (``injection``, ``jailbreak`` or ``benign``), ``channel`` (direct,
-document, email, web, tool, template, plain), ``group`` (rows made from the same template or carrier share
+document, email, web, tool, template, plain, code, third-party), ``group`` (rows made from the same template or carrier share
 it: the training script's cross-validation keeps a group on one side) and ``source``.
 
-Where the rows come from — all written by the opentrust team, none from a third party:
+Where the rows come from — written by the opentrust team, except where said:
 - the red-team catalogue (``src/opentrust/redteam/probes``): prompt injection (48, four channels), system-prompt
   extraction (24), jailbreak templates with their payloads (48), and the plain harmful requests of the twelve
   hazard files (benign for these detectors: a harmful question is not an injection nor a jailbreak; the
   guard's output checks and the model answer it);
 - our benign prompts: ``labels/prompts/*.txt`` and the built-in suites except over-refusal;
-- with ``--code-negatives`` only (an experiment, not in the shipped models): developers' questions about code
-  and configuration: windows of real third-party files on this machine (the
-  Python standard library, C headers, and the JavaScript, CSS, SQL, shell, YAML, JSON, TOML and INI files of
-  installed packages) under our task phrasings (``CODE_TASKS``). Not written by us: punctuation-heavy
-  technical text is where the first models raised false alarms (a third of benign code prompts flagged). The
-  rows depend on the machine's files. Retrained with them (``train_guard_detectors.py --dev``), prompt_injection
-  stopped flagging benign code (5/13 -> 0/13) but flagged fewer third-party attack prompts it had caught by
-  accident (JailbreakBench adaptive random search 1.00 -> 0.73, GCG 0.06 -> 0.01), which broke the shipping rule
-  fixed before the run; the shipped models are the ones without them;
+- developers' questions about code and configuration (``code_snippets``, channel ``code``): windows of real
+  third-party files on this machine (the Python standard library, C headers, and the JavaScript, CSS, SQL,
+  shell, YAML, JSON, TOML and INI files of installed packages) under our task phrasings (``CODE_TASKS``); the
+  text is not ours. Without them the jailbreak model's threshold was set on prose only and technical text was
+  where it raised false alarms. The rows depend on the machine's files; the committed ``dev.jsonl`` is what the
+  shipped models trained on. The prompt_injection model leaves them out (``train_guard_detectors.LEFT_OUT``):
+  with them it stopped flagging benign code (5/13 -> 0/13) but flagged fewer third-party attack prompts
+  (JailbreakBench adaptive random search 1.00 -> 0.73), which broke the rule fixed before that run;
 - the compositions below: injected sentences (override phrasings × goals) placed inside benign carriers under a
   user task, benign carriers with sentences that give orders to *people* (the hard negatives of indirect
   injection), more jailbreak framings around the catalogue's harmful requests, and benign role-play and
   questions *about* prompt injection and jailbreaks.
 
+- third-party jailbreak prompts (``jbb_attacks``): the JailbreakChat, PAIR and adaptive-random-search prompts of
+  ``../shared/data/labels/harm_jailbreakbench_judge.jsonl`` (JailbreakBench artifacts, MIT), grouped by behaviour.
+  Our own templates taught the jailbreak model fixed framings; PAIR's rewrites (role-play and persuasion written
+  by an attacker model) it caught 21% of the time. ``benchmarks/guard_jailbreak_split.py`` measures what these
+  rows add on behaviours kept out of training. GCG and DSN prompts stay out: their suffixes are the
+  ``adversarial_suffix`` check's, and the benchmark keeps them for it.
+
 Kept out on purpose, so that they measure: the over-refusal probes and suite (the false-positive figure on
 benign prompts that sound dangerous), the held-out set ``labels/guard/heldout.jsonl`` (written after the
-detectors were frozen) and the third-party attack prompts of ``../shared/data/labels`` (benchmark only).
+detectors were first frozen; never trained on), and the GCG, DSN and
+GPTFuzz prompts of ``../shared/data/labels`` (benchmark only).
 """
 
 from __future__ import annotations
@@ -276,6 +282,25 @@ def _code_files() -> dict[str, list[Path]]:
     return {k: sorted(v) for k, v in sorted(found.items())}
 
 
+SHARED_JBB = ROOT.parent / "shared/data/labels/harm_jailbreakbench_judge.jsonl"
+JBB_METHODS = ("JailbreakChat", "PAIR", "adaptive_random_search")
+
+
+def jbb_attacks(path: Path = SHARED_JBB, methods: tuple[str, ...] = JBB_METHODS) -> list[dict]:
+    """Distinct attack prompts of the JailbreakBench artifacts, one row each, grouped by behaviour (the same
+    behaviour attacked twice stays on one side of the cross-validation)."""
+    rows, seen = [], set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        method = re.search(r"method=([^,)]+)", r["source"]).group(1)
+        behaviour = re.search(r"behavior=([^,)]+)", r["source"]).group(1)
+        if method in methods and r["prompt"] not in seen:
+            seen.add(r["prompt"])
+            rows.append({"text": r["prompt"], "label": "jailbreak", "channel": "third-party",
+                         "group": f"jbb:{behaviour}", "source": r["source"]})
+    return rows
+
+
 def code_snippets(rng: random.Random, per_kind: int = 40) -> list[dict]:
     rows = []
     for lang, files in _code_files().items():
@@ -404,13 +429,12 @@ def main() -> int:
     import argparse
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--code-negatives", action="store_true", help="add the code and configuration questions")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
     rng = random.Random(20261127)
     rows = catalogue() + benign_prompts() + compositions(rng)
-    if args.code_negatives:
-        rows += code_snippets(random.Random(20261128))  # its own generator: the rows above stay as they were
+    rows += jbb_attacks()
+    rows += code_snippets(random.Random(20261128))  # its own generator: the rows above stay as they were
     seen: set[str] = set()
     unique = []
     for r in rows:

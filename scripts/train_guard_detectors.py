@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -35,9 +36,54 @@ FOLDS = 5
 TARGET_FPR = 0.01
 
 
+#: rows a detector does not train on, by channel: the code and configuration questions (benign) made
+#: prompt_injection miss third-party attack prompts it had caught, against the rule fixed before that run
+#: (scripts/build_guard_sets.py); the jailbreak model needs them to set its threshold on technical text
+LEFT_OUT = {"injection": {"code"}, "jailbreak": set()}
+
+
+TRAINED_ALSO = {"injection": "", "jailbreak": "; developer questions around third-party code and config files; "
+                                            "JailbreakBench's JailbreakChat, PAIR and adaptive-random-search prompts"}
+
+
 def rows_for(label: str, dev: Path = DEV) -> list[dict]:
     rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["label"] in (label, "benign")]
+    return [r for r in rows if r["label"] in (label, "benign") and r.get("channel") not in LEFT_OUT[label]]
+
+
+def train_one(rows: list[dict], name: str, label: str, trained_on: str = "") -> tuple[Any, dict]:
+    """The model of one detector from its rows (``label`` positive, the rest benign): calibration and threshold
+    from grouped cross-validation, weights from all rows. Also the cross-validated confusion counts."""
+    bags = [injection.segments(r["text"])[1] for r in rows]
+    y = np.array([r["label"] == label for r in rows])
+    groups = sorted({r["group"] for r in rows})
+    rng = np.random.default_rng(0)
+    fold_of = dict(zip(groups, rng.integers(0, FOLDS, len(groups))))
+    folds = np.array([fold_of[r["group"]] for r in rows])
+    z = np.zeros(len(rows))
+    for k in range(FOLDS):
+        train = folds != k
+        model = fit([b for b, t in zip(bags, train) if t], list(y[train]), detector=name, **HYPER)
+        z[~train] = decisions(model, [b for b, t in zip(bags, ~train) if t])
+    a, b = platt(z, list(y))
+    p = np.array([sigmoid(a * v + b) for v in z])
+    benign = np.sort(p[~y])
+    at_fpr = float(benign[int(np.ceil(len(benign) * (1 - TARGET_FPR))) - 1]) if len(benign) else 0.5
+    threshold = round(max(0.5, at_fpr + 1e-6), 4)
+    pred = p >= threshold
+    cv = {"tp": int((pred & y).sum()), "fp": int((pred & ~y).sum()), "fn": int((~pred & y).sum()),
+          "tn": int((~pred & ~y).sum())}
+    final = fit(bags, list(y), detector=name, **HYPER)
+    final.calibration = (a, b)
+    final.threshold = threshold
+    final.meta = {
+        "trained_on": trained_on,
+        "rows": {"positive": int(y.sum()), "benign": int((~y).sum())},
+        "cross_validation": {"folds": FOLDS, "grouped_by": "template or carrier", **cv,
+                             "threshold_rule": f"fpr <= {TARGET_FPR} on benign, at least 0.5"},
+        "hyper": HYPER,
+    }
+    return final, cv
 
 
 def main() -> int:
@@ -51,38 +97,14 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     for name, label in (("prompt_injection", "injection"), ("jailbreak", "jailbreak")):
         rows = rows_for(label, args.dev)
-        bags = [injection.segments(r["text"])[1] for r in rows]
-        y = np.array([r["label"] == label for r in rows])
-        groups = sorted({r["group"] for r in rows})
-        rng = np.random.default_rng(0)
-        fold_of = dict(zip(groups, rng.integers(0, FOLDS, len(groups))))
-        folds = np.array([fold_of[r["group"]] for r in rows])
-        z = np.zeros(len(rows))
-        for k in range(FOLDS):
-            train = folds != k
-            model = fit([b for b, t in zip(bags, train) if t], list(y[train]), detector=name, **HYPER)
-            z[~train] = decisions(model, [b for b, t in zip(bags, ~train) if t])
-        a, b = platt(z, list(y))
-        p = np.array([sigmoid(a * v + b) for v in z])
-        benign = np.sort(p[~y])
-        at_fpr = float(benign[int(np.ceil(len(benign) * (1 - TARGET_FPR))) - 1]) if len(benign) else 0.5
-        threshold = round(max(0.5, at_fpr + 1e-6), 4)
-        pred = p >= threshold
-        tp, fp = int((pred & y).sum()), int((pred & ~y).sum())
-        fn, tn = int((~pred & y).sum()), int((~pred & ~y).sum())
-        final = fit(bags, list(y), detector=name, **HYPER)
-        final.calibration = (a, b)
-        final.threshold = threshold
-        final.meta = {
-            "trained_on": "labels/guard/dev.jsonl (scripts/build_guard_sets.py): our catalogue, prompts and compositions",
-            "rows": {"positive": int(y.sum()), "benign": int((~y).sum())},
-            "cross_validation": {"folds": FOLDS, "grouped_by": "template or carrier", "tp": tp, "fp": fp,
-                                 "tn": tn, "fn": fn, "threshold_rule": f"fpr <= {TARGET_FPR} on benign, at least 0.5"},
-            "hyper": HYPER,
-        }
+        dev = args.dev.resolve()
+        where = dev.relative_to(ROOT) if dev.is_relative_to(ROOT) else dev
+        final, cv = train_one(rows, name, label, f"{where} (scripts/build_guard_sets.py): our catalogue, prompts and "
+                                                 "compositions" + TRAINED_ALSO[label])
         (out / f"{name}.json").write_text(json.dumps(final.to_json(), separators=(",", ":")) + "\n", encoding="utf-8")
-        print(f"{name}: {len(rows)} rows, threshold {threshold}, grouped CV recall {tp / max(1, tp + fn):.3f} "
-              f"fpr {fp / max(1, fp + tn):.3f} ({len(final.weights)} weights)")
+        print(f"{name}: {len(rows)} rows, threshold {final.threshold}, grouped CV recall "
+              f"{cv['tp'] / max(1, cv['tp'] + cv['fn']):.3f} fpr {cv['fp'] / max(1, cv['fp'] + cv['tn']):.3f} "
+              f"({len(final.weights)} weights)")
     return 0
 
 
