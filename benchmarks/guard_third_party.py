@@ -90,6 +90,7 @@ def main() -> None:
     print(f"{'prompts':70s} {'n':>5s}  " + "  ".join(f"{n:>24s}" for n in detectors) + "  any")
     totals = {n: [0, 0] for n in detectors}
     seconds = {n: 0.0 for n in detectors}
+    any_english = [0]
     chars = 0
     for name, texts in benign().items():
         hits = {}
@@ -102,10 +103,13 @@ def main() -> None:
                 totals[n][1] += len(texts)
         chars += sum(map(len, texts))
         either = sum(any(h) for h in zip(*hits.values()))
+        if not name.startswith("technical: non_english"):
+            any_english[0] += either
         print(f"{name:70s} {len(texts):5d}  " + "  ".join(f"{cell(sum(hits[n]), len(texts)):>24s}" for n in detectors)
               + f"  {either / len(texts):.2f}")
-    print(f"{'all benign in English':46s} {totals[DETECTORS[0]][1]:5d}  "
-          + "  ".join(f"{cell(*totals[n]):>24s}" for n in detectors))
+    n_english = totals[DETECTORS[0]][1]
+    print(f"{'all benign in English':70s} {n_english:5d}  "
+          + "  ".join(f"{cell(*totals[n]):>24s}" for n in detectors) + f"  {any_english[0] / n_english:.2f}")
     count = sum(len(t) for t in benign().values())
     print(f"\nCPU per benign prompt (mean {chars / count:.0f} characters): "
           + ", ".join(f"{n} {seconds[n] / count * 1000:.3f} ms" for n in detectors))

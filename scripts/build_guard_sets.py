@@ -16,11 +16,9 @@ Where the rows come from — written by the opentrust team, except where said:
 - developers' questions about code and configuration (``code_snippets``, channel ``code``): windows of real
   third-party files on this machine (the Python standard library, C headers, and the JavaScript, CSS, SQL,
   shell, YAML, JSON, TOML and INI files of installed packages) under our task phrasings (``CODE_TASKS``); the
-  text is not ours. Without them the jailbreak model's threshold was set on prose only and technical text was
-  where it raised false alarms. The rows depend on the machine's files; the committed ``dev.jsonl`` is what the
-  shipped models trained on. The prompt_injection model leaves them out (``train_guard_detectors.LEFT_OUT``):
-  with them it stopped flagging benign code (5/13 -> 0/13) but flagged fewer third-party attack prompts
-  (JailbreakBench adaptive random search 1.00 -> 0.73), which broke the rule fixed before that run;
+  text is not ours. Without them both models' thresholds were set on prose only, and technical text was where
+  they raised false alarms (prompt_injection flagged 5 of 13 benign code questions; with them 0). The rows
+  depend on the machine's files; the committed ``dev.jsonl`` is what the shipped models trained on;
 - the compositions below: injected sentences (override phrasings × goals) placed inside benign carriers under a
   user task, benign carriers with sentences that give orders to *people* (the hard negatives of indirect
   injection), more jailbreak framings around the catalogue's harmful requests, and benign role-play and

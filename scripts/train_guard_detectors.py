@@ -34,21 +34,14 @@ OUT = ROOT / "src/opentrust/data/detectors"
 HYPER = {"l2": 3e-4, "tau": 4.0}
 FOLDS = 5
 TARGET_FPR = 0.01
-
-
-#: rows a detector does not train on, by channel: the code and configuration questions (benign) made
-#: prompt_injection miss third-party attack prompts it had caught, against the rule fixed before that run
-#: (scripts/build_guard_sets.py); the jailbreak model needs them to set its threshold on technical text
-LEFT_OUT = {"injection": {"code"}, "jailbreak": set()}
-
-
-TRAINED_ALSO = {"injection": "", "jailbreak": "; developer questions around third-party code and config files; "
-                                            "JailbreakBench's JailbreakChat, PAIR and adaptive-random-search prompts"}
+CODE = "; developer questions around third-party code and config files"
+TRAINED_ALSO = {"injection": CODE,
+                "jailbreak": CODE + "; JailbreakBench's JailbreakChat, PAIR and adaptive-random-search prompts"}
 
 
 def rows_for(label: str, dev: Path = DEV) -> list[dict]:
     rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["label"] in (label, "benign") and r.get("channel") not in LEFT_OUT[label]]
+    return [r for r in rows if r["label"] in (label, "benign")]
 
 
 def train_one(rows: list[dict], name: str, label: str, trained_on: str = "") -> tuple[Any, dict]:
