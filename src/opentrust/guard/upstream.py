@@ -89,8 +89,10 @@ class Upstream:
         """The pooled session (made on first use: it belongs to the serving event loop)."""
         if self.session is None or self.session.closed:
             # timeout_s bounds each wait for the upstream (connect, then each read), as httpx's timeout does in
-            # the HTTP backend; a stream may run longer than timeout_s in all as long as tokens keep coming
+            # the HTTP backend; a stream may run longer than timeout_s in all as long as tokens keep coming.
+            # trust_env: proxy variables (HTTPS_PROXY, NO_PROXY) apply as they do to httpx elsewhere in opentrust
             self.session = aiohttp.ClientSession(
+                trust_env=True,
                 connector=aiohttp.TCPConnector(limit=512, limit_per_host=0, keepalive_timeout=30),
                 timeout=aiohttp.ClientTimeout(total=None, connect=min(10.0, self.timeout_s),
                                               sock_read=self.timeout_s))
