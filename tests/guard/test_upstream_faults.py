@@ -78,3 +78,48 @@ def test_an_event_longer_than_64_kib_is_relayed_whole(upstream: str, tmp_path: P
                                                            "action": "block"}]}) as (base, _):
         r = post(base, "/v1/chat/completions", {"messages": USER, "x_chunks": [big, " end"], "stream": True})
         assert r.status_code == 200 and streamed_text(sse_events(r)) == big + " end"
+
+
+def test_the_upstream_is_reached_through_the_environments_proxy(upstream: str, tmp_path: Path, monkeypatch) -> None:
+    """HTTP_PROXY applies to the upstream as it does to httpx elsewhere; NO_PROXY exempts a host. The proxy is a
+    real forwarding proxy on loopback (absolute-form request line in, the fixed upstream's answer out)."""
+    import asyncio
+    import threading
+
+    seen: list[str] = []
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        seen.append(head[0])
+        size = next((int(h.split(":", 1)[1]) for h in head if h.lower().startswith("content-length:")), 0)
+        body = await reader.readexactly(size)
+        target = head[0].split(" ")[1].replace("http://upstream.invalid/v1", upstream)
+        async with httpx.AsyncClient(trust_env=False) as client:
+            r = await client.post(target, content=body, headers={"content-type": "application/json"})
+        writer.write(b"HTTP/1.1 %d OK\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+                     b"connection: close\r\n\r\n" % (r.status_code, len(r.content)) + r.content)
+        await writer.drain()
+        writer.close()
+
+    loop = asyncio.new_event_loop()
+    server = loop.run_until_complete(asyncio.start_server(handle, "127.0.0.1", 0))
+    port = server.sockets[0].getsockname()[1]
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        with gateway("http://upstream.invalid/v1", tmp_path / "g.db") as (base, _):
+            r = post(base, "/v1/chat/completions", {"messages": USER, "x_text": "via the proxy"}, trust_env=False)
+            assert r.status_code == 200 and r.json()["choices"][0]["message"]["content"] == "via the proxy"
+        assert seen == ["POST http://upstream.invalid/v1/chat/completions HTTP/1.1"]
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")  # exempt: the gateway goes straight to the upstream
+        with gateway(upstream, tmp_path / "g2.db") as (base, _):
+            assert post(base, "/v1/chat/completions", {"messages": USER, "x_text": "direct"},
+                        trust_env=False).status_code == 200
+        assert len(seen) == 1
+    finally:
+        loop.call_soon_threadsafe(server.close)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
