@@ -61,11 +61,11 @@ def main() -> None:
         test = [r["text"] for r in attacks if half(r["group"]) == 1 and r["source"].count(f"method={method},")]
         a, b = flags(base, test), flags(split, test)
         out["attacks"][method] = {"n": len(test), "ours_only": a, "ours_plus_half0": b}
-        print(f"{method:32s} {cell(a, len(test)):>26s} {cell(b, len(test)):>26s}")
+        print(f"{f'{method} (n={len(test)})':32s} {cell(a, len(test)):>26s} {cell(b, len(test)):>26s}")
     plain = prompts()["GPTFuzz plain questions (no attack framing)"]
     a, b = flags(base, plain), flags(split, plain)
     out["attacks"]["gptfuzz_plain_questions"] = {"n": len(plain), "ours_only": a, "ours_plus_half0": b}
-    print(f"{'GPTFuzz plain harmful questions':32s} {cell(a, len(plain)):>26s} {cell(b, len(plain)):>26s}"
+    print(f"{f'GPTFuzz plain questions (n={len(plain)})':32s} {cell(a, len(plain)):>26s} {cell(b, len(plain)):>26s}"
           "  (not jailbreaks: lower is right)")
     print(f"\n{'benign prompts flagged':32s}")
     total = [0, 0, 0]
@@ -73,8 +73,8 @@ def main() -> None:
         a, b = flags(base, texts), flags(split, texts)
         out["benign"][name] = {"n": len(texts), "ours_only": a, "ours_plus_half0": b}
         total = [total[0] + len(texts), total[1] + a, total[2] + b]
-        print(f"{name:32s} {cell(a, len(texts)):>26s} {cell(b, len(texts)):>26s}")
-    print(f"{'all benign':32s} {cell(total[1], total[0]):>26s} {cell(total[2], total[0]):>26s}")
+        print(f"{f'{name} (n={len(texts)})':32s} {cell(a, len(texts)):>26s} {cell(b, len(texts)):>26s}")
+    print(f"{f'all benign (n={total[0]})':32s} {cell(total[1], total[0]):>26s} {cell(total[2], total[0]):>26s}")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2))
 

@@ -123,3 +123,17 @@ def test_the_upstream_is_reached_through_the_environments_proxy(upstream: str, t
         loop.call_soon_threadsafe(server.close)
         loop.call_soon_threadsafe(loop.stop)
         thread.join(5)
+
+
+def test_streams_reuse_the_upstream_connection(tmp_path: Path) -> None:
+    """After a whole streamed answer the gateway reads the upstream's last bytes and keeps the connection: ten
+    streams one after another use one connection (a TLS upstream would otherwise pay a handshake per stream)."""
+    from opentrust.guard.fixed_upstream import make_app
+    from tests.guard.conftest import serve
+
+    with serve(make_app(delay_s=0.0)) as up, gateway(up + "/v1", tmp_path / "g.db") as (base, _):
+        for i in range(10):
+            r = post(base, "/v1/chat/completions", {"messages": USER, "x_text": f"answer {i}", "stream": True,
+                                                    "x_end_delay_ms": 20})
+            assert streamed_text(sse_events(r)) == f"answer {i}"
+        assert httpx.get(up + "/x_seen").json()["connections"] == 1

@@ -7,7 +7,8 @@ A request may script the answer (tests only; a real upstream ignores unknown fie
 ``x_chunks`` (a list of strings streamed as they are, so a test can put a chunk boundary anywhere), ``x_text``
 (the whole answer), ``x_status`` (answer with this HTTP error status; with ``x_fail_first: N`` and ``x_key`` only the
 first N requests carrying that key fail, as a flaky upstream does), ``x_delay_ms`` (this answer's delay) and
-``x_break_after`` (a stream drops its connection after that many content chunks). Binds to 127.0.0.1.
+``x_break_after`` (a stream drops its connection after that many content chunks), ``x_end_delay_ms`` (a stream's body
+ends that long after its ``[DONE]``). Binds to 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -29,11 +30,13 @@ DEFAULT_TEXT = ("Here is a short answer about the weather in Paris. Expect mild 
 
 def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int = 8,
              chunk_delay_s: float = 0.0) -> Starlette:
-    state: dict[str, Any] = {"requests": 0, "keys": {}}
+    state: dict[str, Any] = {"requests": 0, "keys": {}, "peers": set()}
 
     async def answer(request: Request, chat: bool) -> Response:
         body: dict[str, Any] = json.loads(await request.body() or b"{}")
         state["requests"] += 1
+        if request.client:  # each TCP connection the gateway opened (tests check that streams reuse them)
+            state["peers"].add(request.client.port)
         key = body.get("x_key")
         if key is not None:
             state["keys"][key] = state["keys"].get(key, 0) + 1
@@ -93,6 +96,8 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
                    **({"delta": {}} if chat else {"text": ""})}
             yield _sse({**head, "choices": [end]})
             yield b"data: [DONE]\n\n"
+            if body.get("x_end_delay_ms"):  # the end of the body comes later, as over a real network
+                await asyncio.sleep(float(body["x_end_delay_ms"]) / 1000)
 
         return StreamingResponse(events(), media_type="text/event-stream")
 
@@ -102,8 +107,8 @@ def make_app(delay_s: float = 0.02, text: str = DEFAULT_TEXT, chunk_chars: int =
     async def completions(request: Request) -> Response:
         return await answer(request, False)
 
-    async def seen(request: Request) -> Response:  # how many requests carried each x_key (tests count retries)
-        return JSONResponse(state["keys"])
+    async def seen(request: Request) -> Response:  # requests per x_key (retries) and connections seen
+        return JSONResponse({**state["keys"], "connections": len(state["peers"])})
 
     async def models(request: Request) -> Response:
         return JSONResponse({"object": "list", "data": [{"id": "fixed", "object": "model", "owned_by": "opentrust"}]})

@@ -472,7 +472,7 @@ class Gateway:
         tools: dict[tuple[int, int], dict[str, Any]] = {}  # (choice, tool index) -> head and arguments so far
         tool_hits: list[Hit] = []
         blocked: Hit | None = None
-        logged = False
+        logged = complete = False
         guard_s = 0.0
 
         def chunk_with(i: int, text: str) -> bytes:
@@ -618,8 +618,11 @@ class Gateway:
             for t in trailers:
                 yield t
             yield b"data: [DONE]\n\n"
+            complete = True
         finally:
-            await resp.aclose()
+            # a whole answer: read the upstream's last bytes so its connection is reused (a TLS upstream would
+            # otherwise pay a handshake on the next stream's first token); anything else closes it
+            await (resp.finish() if complete else resp.aclose())
             if not logged:  # the client went away or the upstream broke mid-stream: record what was released
                 hits = [h for hb in holds.values() for h in hb.hits.values()]
                 self._record(ex, "output", "block" if blocked else "incomplete", hits,

@@ -67,6 +67,17 @@ class UpstreamResponse:
             yield buf.rstrip(b"\r").decode("utf-8", "replace")
         self._read = True
 
+    async def finish(self, timeout_s: float = 0.2) -> None:
+        """After the stream's last event: read what is left of the body (the chunked terminator) so that the
+        connection goes back to the pool; closed instead when that does not come within ``timeout_s``."""
+        if not self._read:
+            try:
+                await asyncio.wait_for(self._resp.content.read(), timeout_s)
+                self._read = True
+            except (*TRANSIENT, ValueError):
+                pass
+        await self.aclose()
+
     async def aclose(self) -> None:
         """Give the connection back to the pool when the body was read, else close it (a stream cut short)."""
         if self._read:
