@@ -2,10 +2,12 @@
 
     .venv/bin/python scripts/train_hazard_categories.py     # writes src/opentrust/data/detectors/hazard_categories.json
 
-Data, all ours: the red-team catalogue's harmful requests (``redteam/probes/harmful_<category>.yaml``, 16 per
-category, labelled by the file they are in), each alone and joined with SmolLM2's answer to it
-(``labels/smollm2.jsonl``, rows ``smollm2-harm.<category>.NN``). No third-party set: ``../shared`` holds no
-category labels besides JailbreakBench's, which is kept for measuring (``benchmarks/guard_hazards.py``).
+Data: the red-team catalogue's harmful requests (``redteam/probes/harmful_<category>.yaml``, 16 per category,
+labelled by the file they are in), each alone and joined with SmolLM2's answer to it (``labels/smollm2.jsonl``,
+rows ``smollm2-harm.<category>.NN``), our lexicon below, and JailbreakBench's behaviours (``../shared`` labels: the
+goal and up to three judged-harmful attack prompt + answer pairs each; a JailbreakBench category that may be k of
+ours gives each of them the rows with weight 1/k). ``benchmarks/guard_hazards.py`` measures what the
+JailbreakBench rows add on behaviours kept out of training.
 
 Prints the accuracy of 4-fold cross-validation grouped by request (a request and its answer fall on the same
 side), then fits on everything.
@@ -79,6 +81,53 @@ def rows() -> list[tuple[str, str, str]]:
     return out
 
 
+#: JailbreakBench category -> the AILuminate categories (ours) it may be; None: no counterpart (not used)
+JBB_MAPPING: dict[str, set[str] | None] = {
+    "Harassment/Discrimination": {"hate", "defamation"},
+    "Malware/Hacking": {"nonviolent_crimes"},
+    "Physical harm": {"violent_crimes", "indiscriminate_weapons", "suicide_self_harm"},
+    "Economic harm": {"nonviolent_crimes", "specialized_advice"},
+    "Fraud/Deception": {"nonviolent_crimes"},
+    "Disinformation": {"defamation", "specialized_advice"},
+    "Sexual/Adult content": {"sexual_content", "sex_related_crimes", "child_sexual_exploitation"},
+    "Privacy": {"privacy"},
+    "Expert advice": {"specialized_advice"},
+    "Government decision-making": None,
+}
+SHARED_JBB = ROOT.parent / "shared/data/labels/harm_jailbreakbench_judge.jsonl"
+PAIRS_PER_BEHAVIOUR = 3
+
+
+def jbb_behaviours() -> dict[str, dict]:
+    """JailbreakBench's behaviours with a counterpart among ours: behaviour -> goal, JBB category, our candidate
+    categories, and up to three judged-harmful (attack prompt, answer) pairs, in file order."""
+    import re
+
+    out: dict[str, dict] = {}
+    for line in SHARED_JBB.read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        m = re.search(r"behavior=([^,]+),category=([^,]+),goal=['\"](.*)['\"]\)$", r["source"])
+        behaviour, category, goal = m.groups()
+        if not JBB_MAPPING.get(category):
+            continue
+        b = out.setdefault(behaviour, {"goal": goal, "category": category, "ours": sorted(JBB_MAPPING[category]),
+                                       "pairs": []})
+        if r["label"] == "harmful" and len(b["pairs"]) < PAIRS_PER_BEHAVIOUR:
+            b["pairs"].append((r["prompt"], r["response"]))
+    return out
+
+
+def jbb_rows(behaviours: dict[str, dict]) -> list[tuple[str, str, str, float]]:
+    """Training rows from JailbreakBench behaviours: the goal alone and each harmful pair; a JailbreakBench category
+    that may be k of ours gives each of them the row with weight 1/k (its true one is among them)."""
+    rows = []
+    for name, b in behaviours.items():
+        texts = [b["goal"]] + [p + "\n" + a for p, a in b["pairs"]]
+        for c in b["ours"]:
+            rows += [(t, c, f"jbb:{name}", 1.0 / len(b["ours"])) for t in texts]
+    return rows
+
+
 def matrix(texts: list[str]):
     from scipy.sparse import csr_matrix
 
@@ -91,32 +140,49 @@ def matrix(texts: list[str]):
     return csr_matrix((data, ind, ptr), shape=(len(texts), N_HASHED))
 
 
-def main() -> int:
+def fit(data: list[tuple], classes: list[str] | None = None) -> dict:
+    """A model (the shipped file's shape, weights keyed by int) from (text, category, group[, weight]) rows."""
     from sklearn.linear_model import LogisticRegression
 
-    data = rows()
-    classes = list(HAZARDS)
-    X = matrix([t for t, _, _ in data])
-    y = np.array([classes.index(c) for _, c, _ in data])
-    groups = sorted({g for _, _, g in data})
+    classes = classes or list(HAZARDS)
+    X = matrix([r[0] for r in data])
+    y = np.array([classes.index(r[1]) for r in data])
+    w = np.array([r[3] if len(r) > 3 else 1.0 for r in data])
+    clf = LogisticRegression(C=C, max_iter=3000).fit(X, y, sample_weight=w)
+    used = sorted(set(X.indices.tolist()))
+    return {"classes": classes, "bias": [round(float(b), 4) for b in clf.intercept_],
+            "weights": {i: [round(float(v), 4) for v in clf.coef_[:, i]] for i in used}}
+
+
+def cv_accuracy(ours: list[tuple], extra: list[tuple]) -> tuple[float, int, float, int]:
+    """Grouped 4-fold accuracy on our requests alone and on request + SmolLM2 answer; the lexicon and ``extra``
+    rows are always on the training side."""
+    from opentrust.detectors.hazard import classify
+
+    groups = sorted({g for _, _, g in ours})
     rng = np.random.default_rng(15)
     fold_of = {g: int(f) for g, f in zip(groups, rng.permutation(len(groups)) % 4)}
-    fold = np.array([fold_of[g] for _, _, g in data])
-    alone = np.array(["\n" not in t and not g.startswith("lexicon:") for t, _, g in data])
-    pair = np.array(["\n" in t for t, _, _ in data])
-    correct = np.zeros(len(data), dtype=bool)
+    hits: dict[str, list[bool]] = {"alone": [], "pair": []}
     for k in range(4):
-        train = (fold != k) | np.array([g.startswith("lexicon:") for _, _, g in data])
-        clf = LogisticRegression(C=C, max_iter=2000).fit(X[train], y[train])
-        correct[fold == k] = clf.predict(X[fold == k]) == y[fold == k]
-    print(f"grouped 4-fold accuracy: requests alone {correct[alone].mean():.3f} (n={alone.sum()}), "
-          f"request + SmolLM2 answer {correct[pair].mean():.3f} (n={pair.sum()})")
-    clf = LogisticRegression(C=C, max_iter=2000).fit(X, y)
-    used = sorted(set(X.indices.tolist()))
-    weights = {str(i): [round(float(w), 4) for w in clf.coef_[:, i]] for i in used}
-    OUT.write_text(json.dumps({"classes": classes, "bias": [round(float(b), 4) for b in clf.intercept_],
-                               "weights": weights}, separators=(",", ":"), sort_keys=True))
-    print(f"wrote {OUT} ({OUT.stat().st_size:,} bytes, {len(used):,} features)")
+        train = [r for r in ours if fold_of[r[2]] != k or r[2].startswith("lexicon:")]
+        model = fit(train + extra)
+        for text, cat, g in ours:
+            if fold_of[g] == k and not g.startswith("lexicon:"):
+                hits["pair" if "\n" in text else "alone"].append(classify(text, model=model)[0][0] == cat)
+    a, p = hits["alone"], hits["pair"]
+    return float(np.mean(a)), len(a), float(np.mean(p)), len(p)
+
+
+def main() -> int:
+    ours = rows()
+    extra = jbb_rows(jbb_behaviours())
+    acc_a, n_a, acc_p, n_p = cv_accuracy(ours, extra)
+    print(f"grouped 4-fold accuracy: requests alone {acc_a:.3f} (n={n_a}), request + SmolLM2 answer {acc_p:.3f} "
+          f"(n={n_p}); JailbreakBench rows always in training: {len(extra)}")
+    model = fit(ours + extra)
+    OUT.write_text(json.dumps({**model, "weights": {str(k): v for k, v in model["weights"].items()}},
+                              separators=(",", ":"), sort_keys=True))
+    print(f"wrote {OUT} ({OUT.stat().st_size:,} bytes, {len(model['weights']):,} features)")
     return 0
 
 

@@ -3,10 +3,9 @@
 The guard's ``harmful`` check decides *whether* an answer gives harmful help (``detectors.harmful``); this says
 *what kind*, so a policy can block some categories and only flag others, and the finding names the category.
 A multinomial linear model over hashed words, word pairs and content stems of the request and the answer,
-trained by ``scripts/train_hazard_categories.py`` on what we wrote and labelled: the red-team catalogue's
-harmful requests (one file per hazard) and SmolLM2's answers to them. Small data (16 requests per category):
-measured on JailbreakBench's behaviours, whose own categories map onto these (``benchmarks/guard_hazards.py``);
-read those figures before relying on a category filter.
+trained by ``scripts/train_hazard_categories.py`` on the red-team catalogue's harmful requests (one file per
+hazard), SmolLM2's answers to them and JailbreakBench's behaviours. Measured on JailbreakBench behaviours kept out of
+training (``benchmarks/guard_hazards.py``): read those figures before relying on a category filter.
 """
 
 from __future__ import annotations
@@ -72,9 +71,10 @@ def load_model() -> dict:
     return data
 
 
-def classify(prompt: str, response: str = "") -> list[tuple[str, float]]:
-    """Every category with its probability, most likely first, for a request and (optionally) its answer."""
-    model = load_model()
+def classify(prompt: str, response: str = "", model: dict | None = None) -> list[tuple[str, float]]:
+    """Every category with its probability, most likely first, for a request and (optionally) its answer.
+    ``model``: another trained model (``scripts/train_hazard_categories.fit``) instead of the shipped one."""
+    model = model or load_model()
     classes, weights = model["classes"], model["weights"]
     z = list(model["bias"])
     for i, v in features(prompt + "\n" + response).items():
