@@ -100,6 +100,14 @@ class Cluster:
                 os.kill(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+        # Ray marks a killed node dead only after missed health checks (seconds to a minute on a loaded machine);
+        # counted alive meanwhile, it was not restarted for the next test, whose workers were then placed on it and
+        # waited (a CI failure). Wait until Ray itself gives it up.
+        deadline = time.monotonic() + 240
+        while any(n["NodeID"] == node_id for n in self.alive_nodes()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Ray still counts the stopped node {node_id[:12]} alive after 240 s")
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")

@@ -154,7 +154,12 @@ def test_killed_driver_resumes_from_the_store(two_nodes: Cluster, local_campaign
     db = tmp_path / "driver.db"
     args = ["redteam", "smollm2", *CAMPAIGN, "--db", str(db), "--format", "json", *_ray(two_nodes)]
     proc = _start(args)
-    _wait_for(lambda: _count(db) >= 6, what="samples before the kill")
+    try:
+        _wait_for(lambda: _count(db) >= 6, what="samples before the kill")
+    except AssertionError as exc:  # say what the driver was doing
+        proc.kill()
+        out, err = proc.communicate(timeout=60)
+        raise AssertionError(f"{exc}; stored {_count(db)}; the driver's stderr ends: {err[-3000:]}") from None
     proc.send_signal(signal.SIGKILL)
     proc.communicate(timeout=60)
     kept = _count(db)
