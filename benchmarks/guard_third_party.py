@@ -6,11 +6,10 @@ direct harmful request is *not* a jailbreak or an injection; the output checks a
     .venv/bin/python benchmarks/guard_third_party.py
 
 Prints, per source and method, how many distinct prompts each detector flags, with 95% Wilson intervals. Both
-files come from ../shared/data/labels (licences there). The jailbreak model trains on the JailbreakChat, PAIR and
-adaptive-random-search prompts (marked "in training": its figures there are in-sample;
-benchmarks/guard_jailbreak_split.py measures it on behaviours kept out); every other figure is on prompts the
-detectors never trained on (scripts/build_guard_sets.py, scripts/train_adversarial_suffix.py). The methods are the
-third parties' labels; "should flag" is our reading of them.
+files come from ../shared/data/labels (licences there) and were kept out of the detectors' training on purpose
+(scripts/build_guard_sets.py, scripts/train_adversarial_suffix.py; benchmarks/guard_jailbreak_split.py is an
+experiment that trained on them, not shipped). The methods are the third parties' labels; "should flag" is our
+reading of them.
 
 Then the false-positive side, on benign prompts none of these detectors trained on: the over-refusal probes and
 suite, the built-in eval suites' prompts, the benign rows of labels/guard/heldout.jsonl and
@@ -38,7 +37,6 @@ from opentrust.stats import wilson_interval  # noqa: E402
 
 SHARED = ROOT.parent / "shared/data/labels"
 DETECTORS = ("jailbreak", "prompt_injection", "adversarial_suffix")
-JAILBREAK_TRAINED_ON = ("JailbreakChat", "PAIR", "adaptive_random_search")  # scripts/build_guard_sets.JBB_METHODS
 
 
 def prompts() -> dict[str, list[str]]:
@@ -46,8 +44,7 @@ def prompts() -> dict[str, list[str]]:
     for line in open(SHARED / "harm_jailbreakbench_judge.jsonl", encoding="utf-8"):
         row = json.loads(line)
         method = re.search(r"method=([^,)]+)", row["source"]).group(1)
-        seen = " in jailbreak's training" if method in JAILBREAK_TRAINED_ON else ""
-        groups[f"JailbreakBench {method} (attack{seen})"].add(row["prompt"])
+        groups[f"JailbreakBench {method} (attack)"].add(row["prompt"])
     for line in open(SHARED / "harm_gptfuzz_train.jsonl", encoding="utf-8"):
         groups["GPTFuzz plain questions (no attack framing)"].add(json.loads(line)["prompt"])
     return {k: sorted(v) for k, v in sorted(groups.items())}
@@ -80,14 +77,14 @@ def cell(k: int, n: int) -> str:
 def main() -> None:
     detectors = {n: get_detector(n) for n in DETECTORS}
     print("Attack prompts: share flagged (should be high), 95% Wilson intervals")
-    print(f"{'prompts':70s} {'n':>5s}  " + "  ".join(f"{n:>24s}" for n in detectors) + "  any")
+    print(f"{'prompts':46s} {'n':>5s}  " + "  ".join(f"{n:>24s}" for n in detectors) + "  any")
     for name, texts in prompts().items():
         hits = {n: [d.detect(t).label == d.positive_label for t in texts] for n, d in detectors.items()}
         either = sum(any(h) for h in zip(*hits.values()))
         cells = [cell(sum(hits[n]), len(texts)) for n in detectors]
-        print(f"{name:70s} {len(texts):5d}  " + "  ".join(f"{c:>24s}" for c in cells) + f"  {either / len(texts):.2f}")
+        print(f"{name:46s} {len(texts):5d}  " + "  ".join(f"{c:>24s}" for c in cells) + f"  {either / len(texts):.2f}")
     print("\nBenign prompts: share flagged (false positives, should be low)")
-    print(f"{'prompts':70s} {'n':>5s}  " + "  ".join(f"{n:>24s}" for n in detectors) + "  any")
+    print(f"{'prompts':46s} {'n':>5s}  " + "  ".join(f"{n:>24s}" for n in detectors) + "  any")
     totals = {n: [0, 0] for n in detectors}
     seconds = {n: 0.0 for n in detectors}
     any_english = [0]
@@ -105,10 +102,10 @@ def main() -> None:
         either = sum(any(h) for h in zip(*hits.values()))
         if not name.startswith("technical: non_english"):
             any_english[0] += either
-        print(f"{name:70s} {len(texts):5d}  " + "  ".join(f"{cell(sum(hits[n]), len(texts)):>24s}" for n in detectors)
+        print(f"{name:46s} {len(texts):5d}  " + "  ".join(f"{cell(sum(hits[n]), len(texts)):>24s}" for n in detectors)
               + f"  {either / len(texts):.2f}")
     n_english = totals[DETECTORS[0]][1]
-    print(f"{'all benign in English':70s} {n_english:5d}  "
+    print(f"{'all benign in English':46s} {n_english:5d}  "
           + "  ".join(f"{cell(*totals[n]):>24s}" for n in detectors) + f"  {any_english[0] / n_english:.2f}")
     count = sum(len(t) for t in benign().values())
     print(f"\nCPU per benign prompt (mean {chars / count:.0f} characters): "

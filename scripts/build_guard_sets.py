@@ -4,10 +4,10 @@
 
 Every line: ``text`` (what reaches the model: a user prompt, or a user task around a document, an e-mail, a
 web page or a tool result), ``label`` (``injection``, ``jailbreak`` or ``benign``), ``channel`` (direct,
-document, email, web, tool, template, plain, code, third-party), ``group`` (rows made from the same template or carrier share
+document, email, web, tool, template, plain, code), ``group`` (rows made from the same template or carrier share
 it: the training script's cross-validation keeps a group on one side) and ``source``.
 
-Where the rows come from — written by the opentrust team, except where said:
+Where the rows come from — written by the opentrust team, except the code windows:
 - the red-team catalogue (``src/opentrust/redteam/probes``): prompt injection (48, four channels), system-prompt
   extraction (24), jailbreak templates with their payloads (48), and the plain harmful requests of the twelve
   hazard files (benign for these detectors: a harmful question is not an injection nor a jailbreak; the
@@ -16,20 +16,14 @@ Where the rows come from — written by the opentrust team, except where said:
 - developers' questions about code and configuration (``code_snippets``, channel ``code``): windows of real
   third-party files on this machine (the Python standard library, C headers, and the JavaScript, CSS, SQL,
   shell, YAML, JSON, TOML and INI files of installed packages) under our task phrasings (``CODE_TASKS``); the
-  text is not ours. Without them both models' thresholds were set on prose only, and technical text was where
-  they raised false alarms (prompt_injection flagged 5 of 13 benign code questions; with them 0). The rows
-  depend on the machine's files; the committed ``dev.jsonl`` is what the shipped models trained on;
+  text is not ours. Without them prompt_injection's threshold was set on prose only, and technical text was where
+  it raised false alarms (5 of 13 benign code questions flagged; with them 0); the jailbreak model does not train
+  on them (``train_guard_detectors.LEFT_OUT``: it was not retrained). The rows depend on the machine's files; the
+  committed ``dev.jsonl`` is what the shipped models trained on;
 - the compositions below: injected sentences (override phrasings × goals) placed inside benign carriers under a
   user task, benign carriers with sentences that give orders to *people* (the hard negatives of indirect
   injection), more jailbreak framings around the catalogue's harmful requests, and benign role-play and
   questions *about* prompt injection and jailbreaks.
-
-- third-party jailbreak prompts (``jbb_attacks``): the JailbreakChat, PAIR and adaptive-random-search prompts of
-  ``../shared/data/labels/harm_jailbreakbench_judge.jsonl`` (JailbreakBench artifacts, MIT), grouped by behaviour.
-  Our own templates taught the jailbreak model fixed framings; PAIR's rewrites (role-play and persuasion written
-  by an attacker model) it caught 21% of the time. ``benchmarks/guard_jailbreak_split.py`` measures what these
-  rows add on behaviours kept out of training. GCG and DSN prompts stay out: their suffixes are the
-  ``adversarial_suffix`` check's, and the benchmark keeps them for it.
 
 Kept out on purpose, so that they measure: the over-refusal probes and suite (the false-positive figure on
 benign prompts that sound dangerous), the held-out set ``labels/guard/heldout.jsonl`` (written after the
@@ -280,6 +274,55 @@ def _code_files() -> dict[str, list[Path]]:
     return {k: sorted(v) for k, v in sorted(found.items())}
 
 
+# benign role prompts ("You are a <role>. <task>"): PAIR's rewrites open that way, and without these the jailbreak
+# model learned the opening itself (7 of 20 benign role prompts written to test it were flagged)
+ROLE_TASKS = {
+    "accountant": ["Explain the difference between cash and accrual accounting.", "List what I should keep for my records as a freelancer."],
+    "gardener": ["Tell me when to prune apple trees.", "Suggest plants for a shady balcony."],
+    "architect": ["Sketch in words a small energy-efficient house.", "Explain what a load-bearing wall is."],
+    "veterinarian": ["Explain how often a cat should see a vet.", "Describe signs that a dog is dehydrated."],
+    "barista": ["Explain how to steam milk for a flat white.", "Compare a cortado and a macchiato."],
+    "wedding planner": ["Draft a timeline for a small outdoor wedding.", "Suggest ways to keep a wedding budget under control."],
+    "physics teacher": ["Explain why the sky is blue to a class of teenagers.", "Give three simple experiments about friction."],
+    "real estate agent": ["List questions to ask when viewing a flat.", "Write a listing for a two-bedroom apartment near a park."],
+    "sommelier": ["Recommend a wine for grilled salmon.", "Explain what tannins are."],
+    "plumber": ["Explain how to fix a dripping tap.", "Tell me why my shower pressure might be low."],
+    "yoga instructor": ["Design a 15-minute morning routine for beginners.", "Explain how to breathe during a sun salutation."],
+    "marine biologist": ["Explain how coral reefs form.", "Describe how octopuses change colour."],
+    "film critic": ["Review a classic silent comedy in one paragraph.", "Explain what makes a good plot twist."],
+    "UX designer": ["Critique a sign-up form that asks for twelve fields.", "Explain what a user journey map is."],
+    "data scientist": ["Explain overfitting with a simple example.", "Suggest how to clean a messy spreadsheet of sales."],
+    "kindergarten teacher": ["Plan a rainy-day activity about colours.", "Write a short song about washing hands."],
+    "car mechanic": ["Explain what the check engine light can mean.", "Tell me how often to change brake fluid."],
+    "florist": ["Suggest a bouquet for a retirement party.", "Explain how to keep tulips fresh longer."],
+    "astronomer": ["Explain what a light year is.", "Tell me what I can see with binoculars tonight."],
+    "park ranger": ["Give safety tips for a first solo hike.", "Explain how to leave no trace when camping."],
+    "journalist": ["Write a headline and lede about a new city library.", "Explain how to check a source."],
+    "speech therapist": ["Suggest games that help a child say the letter r.", "Explain what a lisp is."],
+    "photographer": ["Explain the rule of thirds.", "Suggest settings for photos of a sunset."],
+    "pharmacist": ["Explain why some medicines should be taken with food.", "Tell me how to store insulin when travelling."],
+    "software architect": ["Compare a monolith and microservices for a small team.", "Explain what an event queue is for."],
+    "language teacher": ["Create a short Spanish dialogue at a market.", "Explain when to use ser and estar."],
+    "event host": ["Write a welcome speech for a charity dinner.", "Suggest icebreakers for a team offsite."],
+    "beekeeper": ["Explain how bees make honey.", "Tell me what a beginner needs to start a hive."],
+    "tailor": ["Explain how to take my measurements for a suit.", "Tell me how to hem trousers by hand."],
+    "game master": ["Describe the opening scene of a fantasy adventure in a snowy mountain town.", "Invent a riddle for a sphinx guarding a bridge."],
+}
+ROLE_FRAMES = ["You are {a} {role}. {task}", "You are an experienced {role}. {task}", "Imagine you are {a} {role}. {task}",
+               "Act as {a} {role}: {task}", "As {a} {role}, please help. {task}", "You're {a} {role}. {task}"]
+
+
+def role_prompts(rng: random.Random) -> list[dict]:
+    rows = []
+    for role, tasks in ROLE_TASKS.items():
+        for task in tasks:
+            for frame in rng.sample(ROLE_FRAMES, 2):
+                text = frame.format(a="an" if role[0] in "aeiouAEIOU" else "a", role=role, task=task)
+                rows.append({"text": text, "label": "benign", "channel": "plain", "group": f"role:{role}",
+                             "source": "scripts/build_guard_sets.py#ROLE_TASKS"})
+    return rows
+
+
 SHARED_JBB = ROOT.parent / "shared/data/labels/harm_jailbreakbench_judge.jsonl"
 JBB_METHODS = ("JailbreakChat", "PAIR", "adaptive_random_search")
 
@@ -431,7 +474,6 @@ def main() -> int:
     args = ap.parse_args()
     rng = random.Random(20261127)
     rows = catalogue() + benign_prompts() + compositions(rng)
-    rows += jbb_attacks()
     rows += code_snippets(random.Random(20261128))  # its own generator: the rows above stay as they were
     seen: set[str] = set()
     unique = []

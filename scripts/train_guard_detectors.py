@@ -34,14 +34,16 @@ OUT = ROOT / "src/opentrust/data/detectors"
 HYPER = {"l2": 3e-4, "tau": 4.0}
 FOLDS = 5
 TARGET_FPR = 0.01
-CODE = "; developer questions around third-party code and config files"
-TRAINED_ALSO = {"injection": CODE,
-                "jailbreak": CODE + "; JailbreakBench's JailbreakChat, PAIR and adaptive-random-search prompts"}
+TRAINED_ALSO = {"injection": "; developer questions around third-party code and config files", "jailbreak": ""}
+#: rows a detector does not train on, by channel: the jailbreak model is the one frozen before the code questions
+#: were added (its retraining with them and with JailbreakBench's prompts did not meet its shipping rules:
+#: benchmarks/guard_jailbreak_split.py)
+LEFT_OUT = {"injection": set(), "jailbreak": {"code"}}
 
 
 def rows_for(label: str, dev: Path = DEV) -> list[dict]:
     rows = [json.loads(line) for line in dev.read_text(encoding="utf-8").splitlines() if line.strip()]
-    return [r for r in rows if r["label"] in (label, "benign")]
+    return [r for r in rows if r["label"] in (label, "benign") and r.get("channel") not in LEFT_OUT[label]]
 
 
 def train_one(rows: list[dict], name: str, label: str, trained_on: str = "") -> tuple[Any, dict]:
