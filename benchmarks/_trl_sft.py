@@ -13,10 +13,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from datasets import Dataset
-from trl import SFTConfig, SFTTrainer
+from opentrust.offline import hub_offline
 
-import trl
+hub_offline()  # before datasets and TRL are imported: they read the offline switches once, at import
+
+from datasets import Dataset  # noqa: E402
+from trl import SFTConfig, SFTTrainer  # noqa: E402
+
+import trl  # noqa: E402
 from opentrust.improve.tune import ChatEncoder, add_lora, load_model, load_tokenizer, read_examples
 
 base, data, steps, batch = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
