@@ -18,7 +18,8 @@ directly to the upstream and once through the gateway, non-streaming. Reported p
   policy's longest pattern is 256 characters, so the first token waits for 256 more characters of answer).
 
 ``--clients`` also measures the upstream client the gateway uses against the one it replaced: CPU per call of
-aiohttp (``opentrust.guard.upstream``) and httpx, each making the same 2,000 calls to the fixed upstream from this
+aiohttp (``opentrust.guard.upstream``; also with aiohttp's ``trust_env``, which the gateway avoids) and httpx,
+each making the same 2,000 calls to the fixed upstream from this
 process (the reason for ``guard/upstream.py``'s choice).
 
 With ``--litellm PATH`` the same non-streaming load also goes through LiteLLM's proxy (no guardrails configured:
@@ -172,7 +173,8 @@ def client_cost(upstream: str, calls: int = 2000, rounds: int = 2) -> dict:
                 r = await client.request("POST", url, content=payload, headers=headers)
                 assert r.status_code == 200 and r.json()["choices"]
         else:
-            client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512))
+            # "aiohttp trust_env": what the environment's proxy settings cost when aiohttp reads them per request
+            client = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=512), trust_env=kind.endswith("env"))
 
             async def one() -> None:
                 async with client.request("POST", url, data=payload, headers=headers) as r:
@@ -187,7 +189,7 @@ def client_cost(upstream: str, calls: int = 2000, rounds: int = 2) -> dict:
         finally:
             await (client.aclose() if kind == "httpx" else client.close())
 
-    out = {k: min(asyncio.run(run(k)) for _ in range(rounds)) for k in ("aiohttp", "httpx")}
+    out = {k: min(asyncio.run(run(k)) for _ in range(rounds)) for k in ("aiohttp", "aiohttp trust_env", "httpx")}
     out["ratio_httpx_over_aiohttp"] = out["httpx"] / out["aiohttp"]
     return out
 
@@ -284,7 +286,8 @@ def main() -> None:
         if args.clients:
             # the upstream's delay would only add idle time: the clients' CPU per call does not depend on it
             c = results["upstream_clients"] = client_cost(upstream)
-            print(f"upstream client CPU per call: aiohttp {c['aiohttp']:.3f} ms, httpx {c['httpx']:.3f} ms "
+            print(f"upstream client CPU per call: aiohttp {c['aiohttp']:.3f} ms (with trust_env "
+                  f"{c['aiohttp trust_env']:.3f} ms), httpx {c['httpx']:.3f} ms "
                   f"(httpx / aiohttp = {c['ratio_httpx_over_aiohttp']:.1f})")
     finally:
         for p in procs:

@@ -475,6 +475,11 @@ class Gateway:
         logged = complete = False
         guard_s = 0.0
 
+        def record(decision: str, hits: list[Hit], upstream_s: float) -> None:
+            """The stream's output record: what was checked and what was released, per choice."""
+            self._record(ex, "output", decision, hits, [hb.raw for hb in holds.values()],
+                         [hb.text[:hb.released] for hb in holds.values()], guard_s, upstream_s, resp.status_code)
+
         def chunk_with(i: int, text: str) -> bytes:
             c = dict(templates[i])
             choice = {"index": i, "finish_reason": None}
@@ -537,9 +542,7 @@ class Gateway:
             if broken is not None:
                 timed_out = is_timeout(broken)
                 self.metrics.inc("opentrust_guard_upstream_errors_total", kind="timeout" if timed_out else "stream_broken")
-                self._record(ex, "output", "incomplete", [h for hb in holds.values() for h in hb.hits.values()],
-                             [hb.raw for hb in holds.values()], [hb.text[:hb.released] for hb in holds.values()],
-                             guard_s, time.perf_counter() - t0, resp.status_code)
+                record("incomplete", [h for hb in holds.values() for h in hb.hits.values()], time.perf_counter() - t0)
                 logged = True
                 await self._commit(ex)  # the client is told either way: what was held back is not released
                 self.metrics.inc("opentrust_guard_requests_total", endpoint=ex.endpoint, decision=ex.decision)
@@ -570,8 +573,7 @@ class Gateway:
             hits = [h for hb in holds.values() for h in hb.hits.values()] + tool_hits
             decision = "block" if blocked else _worst([*(hb.decision for hb in holds.values()),
                                                        *(h.action for h in tool_hits if h.action != "log-only")])
-            self._record(ex, "output", decision, hits, [hb.raw for hb in holds.values()],
-                         [hb.text[:hb.released] for hb in holds.values()], guard_s, upstream_s, resp.status_code)
+            record(decision, hits, upstream_s)
             logged = True
             failed = await self._commit(ex)
             self.metrics.inc("opentrust_guard_requests_total", endpoint=ex.endpoint, decision=ex.decision)
@@ -625,9 +627,7 @@ class Gateway:
             await (resp.finish() if complete else resp.aclose())
             if not logged:  # the client went away or the upstream broke mid-stream: record what was released
                 hits = [h for hb in holds.values() for h in hb.hits.values()]
-                self._record(ex, "output", "block" if blocked else "incomplete", hits,
-                             [hb.raw for hb in holds.values()], [hb.text[:hb.released] for hb in holds.values()],
-                             guard_s, time.perf_counter() - t0, resp.status_code)
+                record("block" if blocked else "incomplete", hits, time.perf_counter() - t0)
                 if self.log is not None:
                     records, ex.records = ex.records, []
                     asyncio.ensure_future(_quiet(self.log.append(records)))

@@ -57,14 +57,18 @@ class UpstreamResponse:
     async def aiter_lines(self) -> AsyncIterator[str]:
         """The body's lines as they arrive (without their line ends). Split here rather than with aiohttp's
         ``readline``, which refuses lines over 64 KiB — a long server-sent event is still one event."""
-        buf = b""
+        pending: list[bytes] = []  # the pieces of an unfinished line, joined once it ends (no quadratic growth)
         async for data in self._resp.content.iter_any():
-            buf += data
-            *lines, buf = buf.split(b"\n")
+            if b"\n" not in data:
+                pending.append(data)
+                continue
+            *lines, rest = (b"".join(pending) + data).split(b"\n")
+            pending = [rest]
             for line in lines:
                 yield line.rstrip(b"\r").decode("utf-8", "replace")
-        if buf:
-            yield buf.rstrip(b"\r").decode("utf-8", "replace")
+        tail = b"".join(pending)
+        if tail:
+            yield tail.rstrip(b"\r").decode("utf-8", "replace")
         self._read = True
 
     async def finish(self, timeout_s: float = 0.2) -> None:
@@ -89,7 +93,8 @@ class UpstreamResponse:
 def env_proxy(url: str) -> str | None:
     """The proxy the environment names for ``url`` (HTTP(S)_PROXY, unless NO_PROXY covers its host), as httpx
     applies them elsewhere in opentrust. Resolved once: aiohttp's ``trust_env`` re-reads the environment and
-    ``~/.netrc`` on every request (0.3 ms of CPU each, three times the rest of the call)."""
+    ``~/.netrc`` on every request, several times the CPU of the call itself (``benchmarks/guard_load.py --clients``).
+    """
     from urllib.parse import urlsplit
     from urllib.request import getproxies_environment, proxy_bypass_environment
 
