@@ -1,6 +1,7 @@
 """Precision and recall of the guard's input detectors (prompt_injection, jailbreak) on the held-out set, with
 95% bootstrap intervals; recall at a 1% false-positive rate; the false-positive rate on over-refusal probes; and
-the time per prompt. Also PII and secrets per entity type on labels/guard/pii_secrets.jsonl, and how often the
+the time per prompt. Also PII and secrets per entity type on labels/guard/pii_secrets.jsonl and, with Faker on
+the path, on values made by Faker's providers (third-party formats, seven locales), and how often the
 ``harmful`` output check flags SmolLM2's answers to benign requests (labels/smollm2.jsonl).
 
     .venv/bin/python benchmarks/guard_detectors.py [--json out.json]
@@ -113,22 +114,58 @@ def input_detectors(report: dict) -> None:
           f"{fmt(m, 'recall')}; over-refusal probes blocked {probe_fired}/{len(probes)}")
 
 
-def pii_secrets(report: dict) -> None:
+def faker_rows(n_per_locale: int = 60, seed: int = 15) -> list[dict]:
+    """Sentences holding values that Faker's providers make (third-party generators of each locale's formats:
+    e-mail, phone, card, IBAN, US SSN, IPv4/IPv6) among Faker values that are not personal data of these kinds
+    (ISBN, EAN, dates, postcodes, UUIDs, hashes, prices, licence plates): the false-positive bait. The sentence
+    frames are ours; the values and their formats are not."""
+    from faker import Faker
+
+    rows = []
+    for locale in ("en_US", "en_GB", "de_DE", "fr_FR", "nl_NL", "it_IT", "es_ES"):
+        fk = Faker(locale)
+        fk.seed_instance(seed)
+        for i in range(n_per_locale):
+            ents = [("email", fk.email()), ("credit_card", fk.credit_card_number()), ("iban", fk.iban()),
+                    ("ip_address", fk.ipv4_public() if i % 2 else fk.ipv6())]
+            phone = fk.phone_number()
+            if "x" not in phone.lower():  # extensions are not part of the number
+                ents.append(("phone", phone))
+            if locale == "en_US":
+                ents.append(("ssn", fk.ssn()))
+            bait = [fk.isbn13(), fk.ean13(), fk.date(), fk.postcode(), fk.uuid4(), fk.sha256()[:16],
+                    f"{fk.pyfloat(left_digits=4, right_digits=2, positive=True)} EUR", fk.license_plate()]
+            fk.random.shuffle(ents)
+            parts = [f"{k.replace('_', ' ')}: {v}" for k, v in ents] + [f"ref {b}" for b in bait]
+            fk.random.shuffle(parts)
+            rows.append({"text": f"Record {i} for {fk.name()} — " + "; ".join(parts) + ".",
+                         "entities": [{"kind": k, "value": v} for k, v in ents]})
+    return rows
+
+
+def pii_secrets(report: dict, rows: list[dict] | None = None, name: str = PII_SET.name,
+                normalise: bool = False) -> None:
+    """Per-entity precision and recall; ``normalise``: values compared on their letters and digits only (a
+    recogniser may leave out a bracket or a leading +)."""
     from opentrust.detectors.pii import find_pii
     from opentrust.detectors.secrets import find_secrets
 
-    if not PII_SET.exists():
-        print(f"\n{PII_SET} not found: PII/secrets per-entity figures skipped")
-        return
-    rows = [json.loads(x) for x in PII_SET.read_text().splitlines() if x.strip()]
+    if rows is None:
+        if not PII_SET.exists():
+            print(f"\n{PII_SET} not found: PII/secrets per-entity figures skipped")
+            return
+        rows = [json.loads(x) for x in PII_SET.read_text().splitlines() if x.strip()]
+
+    def key(kind: str, value: str) -> tuple[str, str]:
+        return (kind, "".join(c for c in value if c.isalnum()).lower() if normalise else value)
     tp: dict[str, int] = defaultdict(int)
     fp: dict[str, int] = defaultdict(int)
     fn: dict[str, int] = defaultdict(int)
     misses = []
     for r in rows:
-        found = {(m.kind, m.value) for m in find_pii(r["text"])}
-        found |= {("secret", m.value) for m in find_secrets(r["text"])}
-        want = {(e["kind"], e["value"]) for e in r.get("entities", [])}
+        found = {key(m.kind, m.value) for m in find_pii(r["text"])}
+        found |= {key("secret", m.value) for m in find_secrets(r["text"])}
+        want = {key(e["kind"], e["value"]) for e in r.get("entities", [])}
         for e in want:
             if e in found:
                 tp[e[0]] += 1
@@ -140,7 +177,8 @@ def pii_secrets(report: dict) -> None:
             misses.append(("extra", e, r["text"][:80]))
     from opentrust.stats import wilson_interval
 
-    print(f"\nPII and secrets on {PII_SET.name} ({len(rows)} lines): exact value matches")
+    print(f"\nPII and secrets on {name} ({len(rows)} lines): {'letters and digits' if normalise else 'exact value'} "
+          "matches")
     print(f"  {'kind':14s} {'tp':>3s} {'fp':>3s} {'fn':>3s}  {'precision [95% CI]':24s} recall [95% CI]")
     out = {}
     for kind in sorted(set(tp) | set(fp) | set(fn)):
@@ -152,9 +190,11 @@ def pii_secrets(report: dict) -> None:
                      "recall": [rc, r_lo, r_hi]}
         print(f"  {kind:14s} {tp[kind]:3d} {fp[kind]:3d} {fn[kind]:3d}  {p:.2f} [{p_lo:.2f}, {p_hi:.2f}]"
               f"{'':8s} {rc:.2f} [{r_lo:.2f}, {r_hi:.2f}]")
-    for what, e, text in misses:
+    for what, e, text in misses[:12]:
         print(f"  {what}: {e[0]} {e[1]!r} in {text!r}")
-    report["pii_secrets"] = out
+    if len(misses) > 12:
+        print(f"  ... and {len(misses) - 12} more")
+    report["pii_secrets" if name == PII_SET.name else f"pii_{name}"] = out
 
 
 #: answers of SmolLM2 to benign requests in labels/smollm2.jsonl (hand-labelled for refusal; none is harmful
@@ -191,6 +231,10 @@ def main() -> None:
     report: dict = {}
     input_detectors(report)
     pii_secrets(report)
+    try:  # third-party values: Faker (pip install faker; not a dependency of opentrust)
+        pii_secrets(report, faker_rows(), "faker", normalise=True)
+    except ImportError:
+        print("\nfaker is not installed: the per-entity figures on Faker's values are skipped (pip install faker)")
     harmful_on_benign_answers(report)
     if args.json:
         args.json.write_text(json.dumps(report, indent=2, default=float))
